@@ -1,0 +1,24 @@
+"""neuroalign: compare brains with deep networks and with each other.
+
+Submodules load on first use, so ``import neuroalign`` stays fast and imports
+neither torch nor any optional dependency.
+"""
+
+import importlib
+
+from neuroalign._config import Settings, config, get_config
+from neuroalign._version import __version__
+
+__all__ = ["Settings", "__version__", "config", "data", "exceptions", "get_config", "models"]
+
+_SUBMODULES = {"data", "exceptions", "models"}
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"neuroalign.{name}")
+    raise AttributeError(f"module 'neuroalign' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | _SUBMODULES)

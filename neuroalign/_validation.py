@@ -1,0 +1,82 @@
+"""Argument checks shared by every public function.
+
+Each check raises an error that names the argument, what was expected, what was
+received and, where possible, how to fix it.
+"""
+
+import difflib
+
+__all__ = ["check_option", "check_positive_int", "close_matches_hint"]
+
+
+def close_matches_hint(value, candidates, *, n=5):
+    """A ``" Did you mean ...?"`` sentence for a misspelt name, or ``""`` if none is close.
+
+    Parameters
+    ----------
+    value : str
+    candidates : iterable of str
+    n : int, default=5
+        Most suggestions to list.
+
+    Returns
+    -------
+    hint : str
+    """
+    matches = difflib.get_close_matches(str(value), [str(c) for c in candidates], n=n)
+    return f" Did you mean {', '.join(repr(m) for m in matches)}?" if matches else ""
+
+
+def check_option(name, value, options):
+    """Check that ``value`` is one of ``options``.
+
+    Parameters
+    ----------
+    name : str
+        Argument name, for the message.
+    value : object
+    options : sequence
+
+    Returns
+    -------
+    value : object
+        The value, unchanged.
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is not among ``options``.
+    """
+    if value not in options:
+        raise ValueError(
+            f"{name!r} must be one of {list(options)}; got {value!r}."
+            + close_matches_hint(value, options)
+        )
+    return value
+
+
+def check_positive_int(name, value, *, minimum=1):
+    """Check that ``value`` is an integer no smaller than ``minimum``.
+
+    Parameters
+    ----------
+    name : str
+    value : object
+    minimum : int, default=1
+
+    Returns
+    -------
+    value : int
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not an integer (booleans are refused too).
+    ValueError
+        If ``value`` is smaller than ``minimum``.
+    """
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        raise TypeError(f"{name!r} must be an integer; got {value!r} of type {type(value).__name__}.")
+    if value < minimum:
+        raise ValueError(f"{name!r} must be >= {minimum}; got {value}.")
+    return int(value)
