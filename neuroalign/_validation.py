@@ -23,7 +23,9 @@ def close_matches_hint(value, candidates, *, n=5):
     -------
     hint : str
     """
-    matches = difflib.get_close_matches(str(value), [str(c) for c in candidates], n=n)
+    by_lower = {str(c).lower(): str(c) for c in candidates}
+    matches = difflib.get_close_matches(str(value).lower(), list(by_lower), n=n)
+    matches = [by_lower[m] for m in matches]
     return f" Did you mean {', '.join(repr(m) for m in matches)}?" if matches else ""
 
 

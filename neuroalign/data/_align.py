@@ -115,7 +115,7 @@ def align(a, b):
     >>> brain = responses(np.zeros((4, 2)), ["b", "a", "b", "z"], modality="fmri")
     >>> layer = activations(np.arange(6.0).reshape(3, 2), ["a", "b", "c"], model="m", layer="l")
     >>> pair = align(brain, layer)
-    >>> list(pair.a.stimulus_id.values), list(pair.b.stimulus_id.values)
+    >>> pair.a.stimulus_id.values.tolist(), pair.b.stimulus_id.values.tolist()
     (['b', 'a', 'b'], ['b', 'a', 'b'])
     """
     validate(a, allow_nan=True)

@@ -171,7 +171,7 @@ def responses(
     >>> from neuroalign.data import responses
     >>> da = responses(np.zeros((4, 3)), ["a", "b", "a", "b"], modality="fmri",
     ...                regions=["V1", "V1", "IT"])
-    >>> da.sizes["presentation"], list(da.repetition.values)
+    >>> da.sizes["presentation"], da.repetition.values.tolist()
     (4, [0, 0, 1, 1])
     """
     check_option("modality", modality, [m for m in MODALITIES if m != "model"])
@@ -289,6 +289,13 @@ def _check_stimulus_ids(da):
         raise SchemaError(f"'stimulus_id' is empty at presentation {position}.")
 
 
+def _plain(key):
+    """A key with numpy scalars turned into Python ones, for readable messages."""
+    if isinstance(key, tuple):
+        return tuple(_plain(k) for k in key)
+    return key.item() if isinstance(key, np.generic) else key
+
+
 def duplicated_rows(da):
     """Presentation keys that appear more than once with different values.
 
@@ -310,7 +317,7 @@ def duplicated_rows(da):
         keys.append(da.repetition.values)
     elif da.attrs.get("modality") != "model":
         return []
-    index = pd.MultiIndex.from_arrays(keys)
+    index = pd.MultiIndex.from_arrays(keys) if len(keys) > 1 else pd.Index(keys[0])
     duplicated = index.duplicated(keep=False)
     if not duplicated.any():
         return []
@@ -321,7 +328,7 @@ def duplicated_rows(da):
     ):
         block = values[rows.to_numpy()]
         if not np.array_equal(block, np.broadcast_to(block[:1], block.shape), equal_nan=True):
-            conflicting.append(key)
+            conflicting.append(_plain(key))
     return conflicting
 
 
@@ -387,8 +394,9 @@ def validate(da, *, allow_nan=False):
         _check_coordinate(da, TIME, TIME)
         if da.time.dtype.kind != "f" or not np.all(np.diff(da.time.values) > 0):
             raise SchemaError("The 'time' coordinate must be float seconds, strictly increasing.")
-    if pd.Index(da.neuroid_id.values).has_duplicates:
-        first = pd.Index(da.neuroid_id.values)[pd.Index(da.neuroid_id.values).duplicated()][0]
+    neuroid_ids = pd.Index(da.neuroid_id.values)
+    if neuroid_ids.has_duplicates:
+        first = neuroid_ids[neuroid_ids.duplicated()].tolist()[0]
         raise SchemaError(f"'neuroid_id' must be unique; {first!r} appears more than once.")
     modality = da.attrs.get("modality")
     if modality not in MODALITIES:

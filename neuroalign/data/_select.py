@@ -46,7 +46,7 @@ def select_region(da, region):
             "da.assign_coords(region=('neuroid', labels))."
         )
     wanted = [region] if isinstance(region, str) else list(region)
-    available = list(pd.unique(da.region.values))
+    available = pd.unique(da.region.values).tolist()
     missing = [r for r in wanted if r not in available]
     if missing:
         raise KeyError(
