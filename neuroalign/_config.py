@@ -35,7 +35,8 @@ class Settings:
     max_memory: int | str | None = None
 
 
-_SETTINGS = contextvars.ContextVar("neuroalign_settings", default=Settings())
+# Settings is frozen, so sharing one default instance is safe.
+_SETTINGS = contextvars.ContextVar("neuroalign_settings", default=Settings())  # noqa: B039
 
 
 def get_config():

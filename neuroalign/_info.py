@@ -71,7 +71,10 @@ def format_info():
     -------
     text : str
     """
-    lines = [f"neuroalign {__version__}", f"python {platform.python_version()} ({platform.platform()})"]
+    lines = [
+        f"neuroalign {__version__}",
+        f"python {platform.python_version()} ({platform.platform()})",
+    ]
     lines.append("core packages:")
     lines += [f"  {name}: {_version(name) or 'MISSING'}" for name in CORE_PACKAGES]
     lines.append("optional extras (pip install 'neuroalign[EXTRA]'):")

@@ -78,7 +78,9 @@ def check_positive_int(name, value, *, minimum=1):
         If ``value`` is smaller than ``minimum``.
     """
     if isinstance(value, bool) or not hasattr(value, "__index__"):
-        raise TypeError(f"{name!r} must be an integer; got {value!r} of type {type(value).__name__}.")
+        raise TypeError(
+            f"{name!r} must be an integer; got {value!r} of type {type(value).__name__}."
+        )
     if value < minimum:
         raise ValueError(f"{name!r} must be >= {minimum}; got {value}.")
     return int(value)

@@ -42,9 +42,7 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"neuroalign {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    info = commands.add_parser(
-        "info", help="print versions, compute devices and installed extras"
-    )
+    info = commands.add_parser("info", help="print versions, compute devices and installed extras")
     info.set_defaults(handler=_run_info)
 
     demo = commands.add_parser(
@@ -54,17 +52,25 @@ def build_parser():
         "activations and save them next to the simulated recordings.",
     )
     demo.add_argument(
-        "--out", type=Path, default=Path("results/demo"), help="output folder (default: %(default)s)"
+        "--out",
+        type=Path,
+        default=Path("results/demo"),
+        help="output folder (default: %(default)s)",
     )
     demo.add_argument(
         "--quick", action="store_true", help="a smaller world, for a check in well under 2 minutes"
     )
-    demo.add_argument("--seed", type=int, default=0, help="seed of the world (default: %(default)s)")
+    demo.add_argument(
+        "--seed", type=int, default=0, help="seed of the world (default: %(default)s)"
+    )
     demo.add_argument(
         "--device", default="auto", help="'auto', 'cpu', 'cuda' or 'cuda:N' (default: %(default)s)"
     )
     demo.add_argument(
-        "--batch-size", type=_positive_int, default=64, help="stimuli per forward pass (default: %(default)s)"
+        "--batch-size",
+        type=_positive_int,
+        default=64,
+        help="stimuli per forward pass (default: %(default)s)",
     )
     demo.add_argument("--overwrite", action="store_true", help="replace results already in --out")
     demo.set_defaults(handler=_run_demo)

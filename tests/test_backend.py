@@ -55,7 +55,8 @@ def test_to_tensor_from_numpy_xarray_and_back(rng):
 
 
 @pytest.mark.parametrize(
-    ("text", "expected"), [("2GB", 2 * 10**9), ("512 MiB", 512 * 2**20), (1000, 1000), ("1.5kb", 1500)]
+    ("text", "expected"),
+    [("2GB", 2 * 10**9), ("512 MiB", 512 * 2**20), (1000, 1000), ("1.5kb", 1500)],
 )
 def test_parse_memory(text, expected):
     assert parse_memory(text) == expected
@@ -85,7 +86,7 @@ def test_plan_batches_errors():
 def test_default_budget_comes_from_config_or_device():
     with neuroalign.config(max_memory="1MB"):
         assert resolve_max_memory() == 10**6
-    assert 0 < resolve_max_memory(device="cpu")
+    assert resolve_max_memory(device="cpu") > 0
 
 
 def test_config_restores_defaults_even_on_error():

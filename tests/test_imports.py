@@ -8,7 +8,9 @@ HEAVY_OPTIONAL = ("diffusers", "mne", "nilearn", "dask", "pynwb", "nibabel", "tr
 
 def _modules_after(code):
     script = f"import sys\n{code}\nprint(' '.join(sorted(sys.modules)))"
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
     return set(result.stdout.split())
 
 

@@ -27,9 +27,7 @@ def _preview(ids, n=3):
 
 
 def _empty_overlap_message(ids_a, ids_b):
-    message = (
-        f"The two objects share no stimulus_id (a: {_preview(ids_a)}; b: {_preview(ids_b)})."
-    )
+    message = f"The two objects share no stimulus_id (a: {_preview(ids_a)}; b: {_preview(ids_b)})."
     if (ids_a.dtype.kind in "iu") != (ids_b.dtype.kind in "iu"):
         message += (
             " One side uses integer ids and the other strings: convert one of them, e.g. "

@@ -164,7 +164,9 @@ def load(path, *, format=None):
     except (OSError, ValueError, KeyError) as err:
         raise ValueError(f"{str(path)!r} is not a readable {fmt} file: {err}") from err
     if _LAYERS in tree.attrs:
-        return {name: _from_dataset(tree[name].to_dataset()) for name in json.loads(tree.attrs[_LAYERS])}
+        return {
+            name: _from_dataset(tree[name].to_dataset()) for name in json.loads(tree.attrs[_LAYERS])
+        }
     if "values" not in tree.to_dataset() or _META not in tree["values"].attrs:
         raise ValueError(f"{str(path)!r} was not written by neuroalign.data.save().")
     return _from_dataset(tree.to_dataset())

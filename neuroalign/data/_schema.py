@@ -82,8 +82,8 @@ def _build(
     dims = _VALID_DIMS[values.ndim - 2]
     ids = _as_ids(stimulus_ids, "stimulus_ids")
     _check_length("stimulus_ids", ids, values.shape[0], PRESENTATION)
-    neuroid_ids = np.arange(values.shape[1]) if neuroid_ids is None else _as_ids(
-        neuroid_ids, "neuroid_ids"
+    neuroid_ids = (
+        np.arange(values.shape[1]) if neuroid_ids is None else _as_ids(neuroid_ids, "neuroid_ids")
     )
     _check_length("neuroid_ids", neuroid_ids, values.shape[1], NEUROID)
     coords = {"stimulus_id": (PRESENTATION, ids), "neuroid_id": (NEUROID, neuroid_ids)}
@@ -128,7 +128,7 @@ def responses(
 
     Parameters
     ----------
-    data : array-like of shape (n_presentations, n_neuroids) or (n_presentations, n_neuroids, n_times)
+    data : array-like of shape (n_presentations, n_neuroids[, n_times])
         One row per trial; numpy arrays, torch tensors and nested lists are accepted.
         The values are not copied.
     stimulus_ids : sequence of str or int of length n_presentations
@@ -412,7 +412,8 @@ def validate(da, *, allow_nan=False):
             bad = np.argwhere(~finite)[0]
             where = ", ".join(f"{dim}={i}" for dim, i in zip(da.dims, bad))
             raise SchemaError(
-                f"Values contain {int((~finite).sum())} NaN or infinite entries (first at {where}). "
+                f"Values contain {int((~finite).sum())} NaN or infinite entries "
+                f"(first at {where}). "
                 "Drop the affected neuroids, e.g. da.dropna('neuroid'), or pass allow_nan=True."
             )
     conflicting = duplicated_rows(da)

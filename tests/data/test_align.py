@@ -37,7 +37,9 @@ def test_align_repeated_recording_with_layer(rng):
         assert _rows_match(pair)
         assert pair[0].sizes["presentation"] == 3 * 4
         lookup = dict(zip(layer.stimulus_id.values, layer.values))
-        np.testing.assert_array_equal(pair[1].values, [lookup[s] for s in pair[0].stimulus_id.values])
+        np.testing.assert_array_equal(
+            pair[1].values, [lookup[s] for s in pair[0].stimulus_id.values]
+        )
     # The recording keeps its own row order.
     pair = align(brain, layer)
     kept = brain.stimulus_id.isin(layer.stimulus_id.values).values

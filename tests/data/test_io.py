@@ -19,7 +19,9 @@ def test_roundtrip_keeps_every_coord_and_attr(rng, tmp_path, suffix):
         presentation_coords={"run": np.arange(12) // 6, "category": ["face", "house"] * 6},
         neuroid_coords={"x": np.arange(4.0), "hemisphere": ["L", "R", "L", "R"]},
     ).astype("float32")
-    da.attrs.update({"source": "sim", "n_runs": 2, "flags": [True, False], "meta": {"tr": 2.0, "x": None}})
+    da.attrs.update(
+        {"source": "sim", "n_runs": 2, "flags": [True, False], "meta": {"tr": 2.0, "x": None}}
+    )
     back = load(save(da, tmp_path / f"sub.{suffix}"))
     assert back.identical(da)
     assert back.dtype == np.float32

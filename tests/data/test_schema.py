@@ -28,7 +28,9 @@ def test_responses_builds_schema_with_coords_and_attrs(rng):
 def test_time_dimension_requires_times(rng):
     with pytest.raises(DimensionError, match="'times'"):
         responses(rng.standard_normal((2, 3, 5)), ["a", "b"], modality="eeg")
-    da = responses(rng.standard_normal((2, 3, 5)), ["a", "b"], modality="eeg", times=np.arange(5) / 100)
+    da = responses(
+        rng.standard_normal((2, 3, 5)), ["a", "b"], modality="eeg", times=np.arange(5) / 100
+    )
     assert da.dims == ("presentation", "neuroid", "time")
 
 
@@ -48,7 +50,11 @@ def test_activations_accepts_torch_tensor():
         ({"data": np.array([["x", "y"], ["z", "w"]])}, SchemaError, "must hold numbers"),
         ({"regions": ["V1"]}, DimensionError, "neuroid_coords\\['region'\\]"),
         ({"modality": "fmrii"}, ValueError, "Did you mean 'fmri'"),
-        ({"data": np.array([[np.nan, 1.0], [1.0, 1.0]])}, SchemaError, "NaN .*presentation=0, neuroid=0"),
+        (
+            {"data": np.array([[np.nan, 1.0], [1.0, 1.0]])},
+            SchemaError,
+            "NaN .*presentation=0, neuroid=0",
+        ),
     ],
 )
 def test_constructor_errors_name_the_problem(kwargs, error, match):
