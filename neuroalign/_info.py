@@ -5,7 +5,7 @@ import platform
 
 from neuroalign._version import __version__
 
-__all__ = ["format_info", "installed_extras"]
+__all__ = ["format_info", "installed_extras", "package_version"]
 
 CORE_PACKAGES = (
     "numpy",
@@ -33,7 +33,17 @@ EXTRAS = {
 }
 
 
-def _version(distribution):
+def package_version(distribution):
+    """Installed version of a distribution, or None when it is not installed.
+
+    Parameters
+    ----------
+    distribution : str
+
+    Returns
+    -------
+    version : str or None
+    """
     try:
         return importlib.metadata.version(distribution)
     except importlib.metadata.PackageNotFoundError:
@@ -48,7 +58,8 @@ def installed_extras():
     extras : dict of str to bool
     """
     return {
-        extra: all(_version(d) is not None for d in packages) for extra, packages in EXTRAS.items()
+        extra: all(package_version(d) is not None for d in packages)
+        for extra, packages in EXTRAS.items()
     }
 
 
@@ -76,10 +87,12 @@ def format_info():
         f"python {platform.python_version()} ({platform.platform()})",
     ]
     lines.append("core packages:")
-    lines += [f"  {name}: {_version(name) or 'MISSING'}" for name in CORE_PACKAGES]
+    lines += [f"  {name}: {package_version(name) or 'MISSING'}" for name in CORE_PACKAGES]
     lines.append("optional extras (pip install 'neuroalign[EXTRA]'):")
     for extra, installed in installed_extras().items():
-        versions = ", ".join(f"{d} {_version(d)}" for d in EXTRAS[extra] if _version(d))
+        versions = ", ".join(
+            f"{d} {package_version(d)}" for d in EXTRAS[extra] if package_version(d)
+        )
         lines.append(f"  {extra}: {'yes (' + versions + ')' if installed else 'no'}")
     lines.append("devices:")
     lines += [f"  {line}" for line in _devices()]
