@@ -11,11 +11,11 @@ import xarray as xr
 
 from neuroalign._validation import check_option
 
-__all__ = ["load", "save"]
+__all__ = ["LAYER_ORDER_ATTR", "from_dataset", "load", "save", "to_dataset"]
 
 _FORMATS = {".zarr": "zarr", ".nc": "netcdf", ".nc4": "netcdf", ".h5": "netcdf"}
 _META = "neuroalign"  # attribute holding the JSON-encoded name and attrs
-_LAYERS = "neuroalign_layers"  # root attribute listing layer order
+LAYER_ORDER_ATTR = "neuroalign_layers"  # root attribute listing layer order
 
 
 def _format_of(path, format):
@@ -30,8 +30,21 @@ def _format_of(path, format):
     return _FORMATS[suffix]
 
 
-def _to_dataset(da):
-    """A one-variable Dataset whose attrs survive any backend (JSON-encoded)."""
+def to_dataset(da):
+    """The storage form of a DataArray: a one-variable Dataset with JSON-encoded attrs.
+
+    Writers that stream data (e.g. activation extraction) use it to produce stores that
+    :func:`load` reads.
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+
+    Returns
+    -------
+    dataset : xarray.Dataset
+        Variable ``values``; name and attrs of ``da`` are kept in its attrs as JSON.
+    """
     meta = {"name": da.name, "attrs": da.attrs}
     try:
         encoded = json.dumps(meta)
@@ -45,7 +58,17 @@ def _to_dataset(da):
     return variable.to_dataset(name="values")
 
 
-def _from_dataset(ds):
+def from_dataset(ds):
+    """Inverse of :func:`to_dataset`.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+
+    Returns
+    -------
+    da : xarray.DataArray
+    """
     variable = ds["values"]
     meta = json.loads(variable.attrs[_META])
     restored = variable.copy(deep=False)
@@ -107,10 +130,10 @@ def save(data, path, *, format=None, overwrite=False):
     path = Path(path)
     fmt = _format_of(path, format)
     if isinstance(data, xr.DataArray):
-        tree = xr.DataTree(_to_dataset(data))
+        tree = xr.DataTree(to_dataset(data))
     elif isinstance(data, Mapping) and data:
-        tree = xr.DataTree.from_dict({str(k): _to_dataset(v) for k, v in data.items()})
-        tree.attrs[_LAYERS] = json.dumps([str(k) for k in data])
+        tree = xr.DataTree.from_dict({str(k): to_dataset(v) for k, v in data.items()})
+        tree.attrs[LAYER_ORDER_ATTR] = json.dumps([str(k) for k in data])
     else:
         raise TypeError(
             f"'data' must be an xarray.DataArray or a non-empty mapping of them; got "
@@ -163,10 +186,11 @@ def load(path, *, format=None):
             tree = tree.load()
     except (OSError, ValueError, KeyError) as err:
         raise ValueError(f"{str(path)!r} is not a readable {fmt} file: {err}") from err
-    if _LAYERS in tree.attrs:
+    if LAYER_ORDER_ATTR in tree.attrs:
         return {
-            name: _from_dataset(tree[name].to_dataset()) for name in json.loads(tree.attrs[_LAYERS])
+            name: from_dataset(tree[name].to_dataset())
+            for name in json.loads(tree.attrs[LAYER_ORDER_ATTR])
         }
     if "values" not in tree.to_dataset() or _META not in tree["values"].attrs:
         raise ValueError(f"{str(path)!r} was not written by neuroalign.data.save().")
-    return _from_dataset(tree.to_dataset())
+    return from_dataset(tree.to_dataset())
