@@ -92,7 +92,7 @@ def extract(
         model's parameters.
     pool : {"flatten", "mean", "max", "cls"} or callable, default="flatten"
         How a layer output of shape (batch, ...) becomes (batch, n_units). Outputs of
-        shape (batch, channels, *spatial) (4-D and more) are pooled over the spatial
+        shape ``(batch, channels, *spatial)`` (4-D and more) are pooled over the spatial
         dims; 3-D outputs are read as (batch, tokens, features) and pooled over tokens
         (positions where a batch's ``attention_mask`` is 0 are left out). ``"flatten"``
         keeps every value, ``"mean"`` and ``"max"`` reduce over positions, ``"cls"``

@@ -15,7 +15,15 @@ logger = logging.getLogger("neuroalign")
 
 
 class Aligned(NamedTuple):
-    """Two objects whose presentation rows correspond one to one."""
+    """Two objects whose presentation rows correspond one to one.
+
+    Attributes
+    ----------
+    a : xarray.DataArray
+        The first object, restricted to the shared stimuli.
+    b : xarray.DataArray
+        The second object; row *i* shows the same stimulus as row *i* of ``a``.
+    """
 
     a: object
     b: object

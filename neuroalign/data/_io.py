@@ -175,6 +175,18 @@ def load(path, *, format=None):
         If nothing exists at ``path``.
     ValueError
         If the file was not written by :func:`save`.
+
+    See Also
+    --------
+    save
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, pathlib
+    >>> from neuroalign.data import activations, load, save
+    >>> layers = {"conv1": activations(np.ones((2, 3)), ["a", "b"], model="m", layer="conv1")}
+    >>> list(load(save(layers, pathlib.Path(tempfile.mkdtemp()) / "m.zarr")))
+    ['conv1']
     """
     path = Path(path)
     fmt = _format_of(path, format)

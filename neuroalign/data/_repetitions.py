@@ -15,7 +15,15 @@ __all__ = ["Halves", "average_repetitions", "split_halves"]
 
 
 class Halves(NamedTuple):
-    """Two averages over disjoint halves of each stimulus' repetitions, same row order."""
+    """Two averages over disjoint halves of each stimulus' repetitions, same row order.
+
+    Attributes
+    ----------
+    first : xarray.DataArray
+        Average of the first half of each stimulus' repetitions.
+    second : xarray.DataArray
+        Average of the other half, with the same stimuli in the same order.
+    """
 
     first: xr.DataArray
     second: xr.DataArray
