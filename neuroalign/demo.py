@@ -151,7 +151,7 @@ def run_demo(out, *, quick=False, seed=0, device="auto", batch_size=64, overwrit
         device=device,
         files=files,
         seconds={k: round(v, 3) for k, v in seconds.items()},
-        truth=dataclasses.asdict(world.truth),
+        truth=world.truth.to_dict(),
     )
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=_json_default))
     files.append(Path("manifest.json"))
