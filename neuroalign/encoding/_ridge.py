@@ -1,0 +1,441 @@
+"""Ridge regression with per-target regularisation chosen by cross-validation.
+
+One eigendecomposition per fold serves every alpha and every target. For fold *f*
+with test rows ``X_te`` the validation predictions of all alphas are
+
+    pred[a] = (A * 1 / (s + alpha_a)) @ B
+
+with ``A`` (n_test × rank) and ``s`` from the decomposition and ``B`` (rank × n_targets)
+a projection of the training targets. Stacking the alphas makes the sweep one large
+matrix product per chunk of targets, which dominates the arithmetic.
+
+- primal form (n_features <= n_samples): ``s, V = eigh(Xc_trᵀ Xc_tr)``,
+  ``A = Xc_te V``, ``B = (Xc_tr V)ᵀ Y_tr``;
+- dual (kernel) form (n_features > n_samples): ``s, U = eigh(Xc_tr Xc_trᵀ)``,
+  ``A = Xc_te Xc_trᵀ U``, ``B = Uᵀ (Y_tr - mean)``.
+
+Decompositions and Gram matrices are computed in float64; the sweeps run in the
+compute dtype (float32 by default).
+"""
+
+import dataclasses
+import logging
+import warnings
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from neuroalign._backend import plan_batches, resolve_device, resolve_dtype, to_tensor
+from neuroalign._validation import check_option
+from neuroalign.encoding._cv import make_folds
+from neuroalign.exceptions import DimensionError, NeuroalignWarning
+
+__all__ = ["RidgeCVResult", "SCORINGS", "solve_ridge_cv"]
+
+logger = logging.getLogger("neuroalign")
+
+SCORINGS = ("pearson", "r2", "neg_mse")
+METHODS = ("auto", "primal", "dual")
+
+
+@dataclasses.dataclass(frozen=True)
+class RidgeCVResult:
+    """Output of :func:`solve_ridge_cv` (tensors on the CPU).
+
+    Attributes
+    ----------
+    coef : Tensor of shape (n_features, n_targets)
+        Weights refit on all samples with each target's best alpha, for the raw
+        (uncentred, unscaled) features.
+    intercept : Tensor of shape (n_targets,)
+    best_alphas : Tensor of shape (n_targets,), float64
+    cv_scores : Tensor of shape (n_alphas, n_targets)
+        Validation score of every alpha, averaged over folds.
+    alphas : Tensor of shape (n_alphas,), float64
+    method : {"primal", "dual"}
+    scoring : {"pearson", "r2", "neg_mse"}
+    """
+
+    coef: torch.Tensor
+    intercept: torch.Tensor
+    best_alphas: torch.Tensor
+    cv_scores: torch.Tensor
+    alphas: torch.Tensor
+    method: str
+    scoring: str
+
+    @property
+    def best_scores(self):
+        """Tensor of shape (n_targets,): the cross-validated score of each best alpha."""
+        return self.cv_scores.max(0).values
+
+    def predict(self, X):
+        """Predictions for new samples.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        Y_pred : Tensor of shape (n_samples, n_targets)
+        """
+        return to_tensor(X, device="cpu", dtype=self.coef.dtype) @ self.coef + self.intercept
+
+
+def _as_matrix(name, values):
+    array = (
+        values.detach().cpu().numpy() if isinstance(values, torch.Tensor) else np.asarray(values)
+    )
+    if array.ndim == 1 and name == "Y":
+        array = array[:, None]
+    if array.ndim != 2:
+        raise DimensionError(
+            f"{name!r} must be 2-D (n_samples, n_{'features' if name == 'X' else 'targets'}); "
+            f"got shape {array.shape}."
+        )
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name!r} must be numeric; got dtype {array.dtype}.")
+    finite = np.isfinite(array)
+    if not finite.all():
+        row, column = np.argwhere(~finite)[0]
+        raise ValueError(
+            f"{name!r} contains {int((~finite).sum())} NaN or infinite values (first at row "
+            f"{row}, column {column}). Remove or impute them before fitting."
+        )
+    return array
+
+
+def _check_alphas(alphas):
+    values = np.atleast_1d(np.asarray(alphas, dtype=np.float64))
+    if values.ndim != 1 or values.size == 0:
+        raise ValueError(f"'alphas' must be a non-empty 1-D sequence; got shape {values.shape}.")
+    bad = np.flatnonzero(~(np.isfinite(values) & (values > 0)))
+    if bad.size:
+        raise ValueError(
+            f"'alphas' must be positive and finite; got {values[bad[0]]} at index {bad[0]}."
+        )
+    return values
+
+
+class _Fold:
+    """One fold's decomposition: test basis ``A``, eigenvalues ``s``, target projection."""
+
+    def __init__(self, train, test, test_basis, eigenvalues, projector, *, fit_intercept, dual):
+        self.train = train
+        self.test = test
+        self.test_basis = test_basis
+        self.eigenvalues = eigenvalues
+        self.projector = projector
+        self.fit_intercept = fit_intercept
+        self.dual = dual
+
+    def project(self, Y):
+        """``B`` (rank × n_targets) for targets ``Y`` (all samples)."""
+        Y_train = Y[self.train]
+        if self.dual and self.fit_intercept:
+            Y_train = Y_train - Y_train.mean(0)
+        return self.projector @ Y_train
+
+    def offset(self, Y):
+        """What the intercept adds to every validation prediction (training-target means)."""
+        return Y[self.train].mean(0) if self.fit_intercept else torch.zeros_like(Y[0])
+
+
+def _center_scale(X, rows, fit_intercept, standardize):
+    """Centred (and scaled) rows of X, and the statistics to apply to other rows."""
+    block = X[rows]
+    mean = block.mean(0) if fit_intercept else torch.zeros_like(block[0])
+    scale = torch.ones_like(mean)
+    if standardize:
+        scale = block.std(0, unbiased=False)
+        scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+    return (block - mean) / scale, mean, scale
+
+
+def _eigh(matrix):
+    eigenvalues, vectors = torch.linalg.eigh(matrix)
+    return eigenvalues.clamp_min(0.0), vectors
+
+
+def _primal_fold(X64, train, test, fit_intercept, standardize, dtype):
+    train_block, mean, scale = _center_scale(X64, train, fit_intercept, standardize)
+    eigenvalues, V = _eigh(train_block.T @ train_block)
+    test_basis = ((X64[test] - mean) / scale) @ V
+    projector = (train_block @ V).T
+    # Centred features make the projection blind to the target means.
+    return _Fold(
+        train,
+        test,
+        test_basis.to(dtype),
+        eigenvalues,
+        projector.to(dtype),
+        fit_intercept=fit_intercept,
+        dual=False,
+    )
+
+
+def _dual_fold(X64, train, test, fit_intercept, standardize, dtype):
+    train_block, mean, scale = _center_scale(X64, train, fit_intercept, standardize)
+    eigenvalues, U = _eigh(train_block @ train_block.T)
+    test_basis = (((X64[test] - mean) / scale) @ train_block.T) @ U
+    return _Fold(
+        train,
+        test,
+        test_basis.to(dtype),
+        eigenvalues,
+        U.T.to(dtype),
+        fit_intercept=fit_intercept,
+        dual=True,
+    )
+
+
+def _sweep_scores(fold, inverse, Y, scoring):
+    """Validation scores (n_alphas, n_targets) of every alpha on one fold.
+
+    ``inverse`` is (n_alphas, rank): ``1 / (s + alpha)`` for each alpha. The stacked
+    predictions of all alphas are the one large product; for Pearson scores the cross
+    term with the targets comes from ``Aᵀ Y_test`` rather than from the prediction block.
+    """
+    B = fold.project(Y)
+    n_alphas, rank = inverse.shape
+    stacked = (fold.test_basis[None] * inverse[:, None, :]).reshape(-1, rank)
+    pred = (stacked @ B).reshape(n_alphas, len(fold.test), -1)
+    Y_test = Y[fold.test] - fold.offset(Y)
+    if scoring == "pearson":
+        Y_test = Y_test - Y_test.mean(0)
+        cross = inverse @ (B * (fold.test_basis.T @ Y_test))
+        pred -= pred.mean(1, keepdim=True)
+        spread = torch.linalg.vector_norm(pred, dim=1) * torch.linalg.vector_norm(Y_test, dim=0)
+        return torch.where(spread > 0, cross / spread.clamp_min(1e-30), 0.0)
+    residual = torch.linalg.vector_norm(pred.sub_(Y_test), dim=1) ** 2
+    if scoring == "neg_mse":
+        return -residual / len(fold.test)
+    total = torch.linalg.vector_norm(Y_test - Y_test.mean(0), dim=0) ** 2
+    perfect = (residual == 0).to(residual.dtype)
+    return torch.where(total > 0, 1 - residual / total.clamp_min(1e-30), perfect)
+
+
+class _Refit:
+    """Decomposition of all samples, shared by every chunk of targets.
+
+    Weights for target ``j`` are ``back @ (projector @ Yc_j / (s + alpha_j))`` in the
+    centred/scaled feature space, then mapped back to the raw features. The
+    decomposition is float64; the products with the targets run in ``dtype``.
+    """
+
+    def __init__(self, X64, method, fit_intercept, standardize, dtype):
+        rows = torch.arange(X64.shape[0], device=X64.device)
+        block, self.mean, self.scale = _center_scale(X64, rows, fit_intercept, standardize)
+        self.fit_intercept = fit_intercept
+        if method == "primal":
+            self.eigenvalues, V = _eigh(block.T @ block)
+            projector, back = (block @ V).T, V
+        else:
+            self.eigenvalues, U = _eigh(block @ block.T)
+            projector, back = U.T, block.T @ U
+        self.projector, self.back = projector.to(dtype), (back / self.scale[:, None]).to(dtype)
+
+    def weights(self, Y, best_alphas):
+        """Coefficients (n_features, n_targets) and intercepts (n_targets,) for raw X."""
+        target_mean = Y.mean(0) if self.fit_intercept else torch.zeros_like(Y[0])
+        projected = self.projector @ (Y - target_mean)
+        coef = torch.empty((self.back.shape[0], Y.shape[1]), dtype=Y.dtype, device=Y.device)
+        for alpha in torch.unique(best_alphas):
+            columns = torch.nonzero(best_alphas == alpha).ravel()
+            shrink = (1.0 / (self.eigenvalues + alpha)).to(Y.dtype)
+            coef[:, columns] = self.back @ (projected[:, columns] * shrink[:, None])
+        intercept = target_mean.double() - self.mean @ coef.double()
+        return coef, intercept.to(Y.dtype)
+
+
+def _choose_method(method, n_samples, n_features):
+    check_option("method", method, METHODS)
+    if method == "auto":
+        return "primal" if n_features <= n_samples else "dual"
+    return method
+
+
+def _bytes_per_target(n_samples, rank, n_alphas, n_test, n_features, itemsize):
+    """Working memory of one target in a chunk (targets, projections, sweep, weights)."""
+    return itemsize * (2 * n_samples + 2 * rank + 2 * n_alphas * n_test + 3 * n_alphas) + 16 * (
+        n_features + rank
+    )
+
+
+def solve_ridge_cv(
+    X,
+    Y,
+    alphas,
+    *,
+    cv=5,
+    groups=None,
+    scoring="pearson",
+    method="auto",
+    fit_intercept=True,
+    standardize=False,
+    device=None,
+    dtype=None,
+    max_memory=None,
+    progress=False,
+):
+    """Ridge regression with a cross-validated alpha for every target.
+
+    Minimises ``||Y[:, j] - X w_j - b_j||² + alpha_j ||w_j||²`` for each target ``j``,
+    with ``alpha_j`` the alpha of ``alphas`` whose validation score averaged over the
+    folds is best (the first one on ties), then refits ``w_j`` on all samples.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    Y : array-like of shape (n_samples, n_targets) or (n_samples,)
+    alphas : array-like of shape (n_alphas,)
+        Positive regularisation strengths to search.
+    cv : int or scikit-learn splitter or iterable of (train, test), default=5
+        See :func:`make_folds`.
+    groups : array-like of shape (n_samples,), optional
+        Samples of one group (e.g. repetitions of a stimulus) stay in one fold.
+    scoring : {"pearson", "r2", "neg_mse"}, default="pearson"
+        Validation score used to choose alphas.
+    method : {"auto", "primal", "dual"}, default="auto"
+        ``"auto"``: primal when ``n_features <= n_samples``, else the dual (kernel) form.
+        Both give the same solution; they differ in cost.
+    fit_intercept : bool, default=True
+        Centre features and targets on each training set.
+    standardize : bool, default=False
+        Also scale each feature to unit variance on each training set.
+    device, dtype : optional
+        Where and in which float type the sweeps run; see :func:`neuroalign.config`.
+        Decompositions always use float64.
+    max_memory : int or str, optional
+        Budget for one chunk of targets; see :func:`neuroalign._backend.plan_batches`.
+    progress : bool, default=False
+        Show a progress bar over chunks of targets and folds.
+
+    Returns
+    -------
+    result : RidgeCVResult
+        Weights, intercepts, best alphas and the score of every alpha (CPU tensors).
+
+    Raises
+    ------
+    DimensionError
+        If ``X`` or ``Y`` is not 2-D or they differ in length.
+    ValueError
+        If they contain NaN or infinite values, an alpha is not positive, or there are
+        fewer samples (or groups) than folds.
+
+    Warns
+    -----
+    NeuroalignWarning
+        If some targets are constant: their weights are 0, their intercept is their
+        value and their scores are 0 (Pearson) or follow ``sklearn.metrics.r2_score``.
+
+    Notes
+    -----
+    Rank-deficient ``X`` needs no special handling: every alpha is positive, so each
+    system is well posed; eigenvalues that rounding makes slightly negative are set
+    to 0.
+
+    See Also
+    --------
+    RidgeEncoder : the scikit-learn estimator around this solver.
+    make_folds : the folds used.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neuroalign.encoding import solve_ridge_cv
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((100, 5))
+    >>> Y = X @ rng.standard_normal((5, 3)) + 0.1 * rng.standard_normal((100, 3))
+    >>> result = solve_ridge_cv(X, Y, alphas=[0.1, 10.0, 1000.0], device="cpu")
+    >>> result.best_alphas.tolist(), result.coef.shape
+    ([0.1, 0.1, 0.1], torch.Size([5, 3]))
+    """
+    check_option("scoring", scoring, SCORINGS)
+    device, dtype = resolve_device(device), resolve_dtype(dtype)
+    X, Y = _as_matrix("X", X), _as_matrix("Y", Y)
+    if X.shape[0] != Y.shape[0]:
+        raise DimensionError(
+            f"'X' has {X.shape[0]} samples but 'Y' has {Y.shape[0]}; give one row per sample."
+        )
+    alphas = _check_alphas(alphas)
+    (n_samples, n_features), n_targets = X.shape, Y.shape[1]
+    folds_index = make_folds(n_samples, cv, groups)
+    method = _choose_method(method, n_samples, n_features)
+    constant = int((Y.max(0) == Y.min(0)).sum())
+    if constant:
+        warnings.warn(
+            f"{constant} of {n_targets} targets are constant; they get zero weights and "
+            "uninformative scores. Drop them before fitting.",
+            NeuroalignWarning,
+            stacklevel=2,
+        )
+    X64 = to_tensor(X, device=device, dtype=torch.float64)
+    build = _primal_fold if method == "primal" else _dual_fold
+    folds = [
+        build(
+            X64,
+            torch.as_tensor(tr, device=device),
+            torch.as_tensor(te, device=device),
+            fit_intercept,
+            standardize,
+            dtype,
+        )
+        for tr, te in folds_index
+    ]
+    refit = _Refit(X64, method, fit_intercept, standardize, dtype)
+    alphas64 = torch.as_tensor(alphas, device=device)
+    inverses = [(1.0 / (f.eigenvalues[None] + alphas64[:, None])).to(dtype) for f in folds]
+    rank = max(f.eigenvalues.numel() for f in folds)
+    n_test = max(len(f.test) for f in folds)
+    itemsize = torch.finfo(dtype).bits // 8
+    fixed = sum(f.test_basis.numel() + f.projector.numel() for f in folds) * itemsize
+    batches = plan_batches(
+        n_targets,
+        _bytes_per_target(n_samples, rank, len(alphas), n_test, n_features, itemsize),
+        max_memory,
+        device=device,
+        fixed_bytes=fixed + 8 * X64.numel(),
+    )
+    logger.info(
+        "solve_ridge_cv: %s form, %d samples x %d features, %d targets in %d chunk(s), "
+        "%d alphas, %d folds, on %s.",
+        method,
+        n_samples,
+        n_features,
+        n_targets,
+        len(batches),
+        len(alphas),
+        len(folds),
+        device,
+    )
+    coef = torch.empty((n_features, n_targets), dtype=dtype)
+    intercept = torch.empty(n_targets, dtype=dtype)
+    cv_scores = torch.empty((len(alphas), n_targets), dtype=dtype)
+    best_alphas = torch.empty(n_targets, dtype=torch.float64)
+    with tqdm(total=len(batches) * len(folds), disable=not progress, desc="ridge CV") as bar:
+        for batch in batches:
+            Y_chunk = to_tensor(Y[:, batch], device=device, dtype=dtype)
+            scores = torch.zeros((len(alphas), Y_chunk.shape[1]), dtype=dtype, device=device)
+            for fold, inverse in zip(folds, inverses):
+                scores += _sweep_scores(fold, inverse, Y_chunk, scoring)
+                bar.update()
+            scores /= len(folds)
+            chunk_alphas = alphas64[scores.argmax(0)]
+            chunk_coef, chunk_intercept = refit.weights(Y_chunk, chunk_alphas)
+            coef[:, batch] = chunk_coef.cpu()
+            intercept[batch] = chunk_intercept.cpu()
+            cv_scores[:, batch] = scores.cpu()
+            best_alphas[batch] = chunk_alphas.cpu()
+    return RidgeCVResult(
+        coef=coef,
+        intercept=intercept,
+        best_alphas=best_alphas,
+        cv_scores=cv_scores,
+        alphas=torch.as_tensor(alphas),
+        method=method,
+        scoring=scoring,
+    )
