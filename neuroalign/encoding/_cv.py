@@ -78,7 +78,7 @@ def _check_fold(index, train, test, n_samples, groups):
         shared = np.intersect1d(groups[train], groups[test])
         if shared.size:
             raise ValueError(
-                f"Fold {index} puts group {shared[0]!r} in both its train and test sets; "
+                f"Fold {index} puts group {shared[0].item()!r} in both its train and test sets; "
                 "repetitions of a stimulus must stay in one fold. Use a group-aware splitter."
             )
     return train, test
