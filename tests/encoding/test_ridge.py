@@ -121,7 +121,7 @@ def test_groups_keep_repetitions_in_one_fold(rng):
     np.testing.assert_array_equal(ours.best_alphas.numpy(), reference.best_alphas.numpy())
 
 
-def test_rank_deficient_X_is_well_posed(rng):
+def test_rank_deficient_features_are_well_posed(rng):
     base = rng.standard_normal((50, 3))
     X = np.hstack([base, base, base[:, :1] * 2])
     Y = base @ np.array([[1.0], [2.0], [-1.0]]) + 0.1 * rng.standard_normal((50, 1))
