@@ -151,7 +151,9 @@ def to_tensor(data, *, device=None, dtype=None):
     """
     values = getattr(data, "data", data) if not isinstance(data, torch.Tensor) else data
     if not isinstance(values, torch.Tensor):
-        values = torch.as_tensor(np.asarray(values))
+        array = np.asarray(values)
+        # torch cannot share read-only memory (e.g. a memory-mapped file): copy it.
+        values = torch.from_numpy(array if array.flags.writeable else array.copy())
     return values.to(device=resolve_device(device), dtype=resolve_dtype(dtype))
 
 

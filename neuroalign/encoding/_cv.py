@@ -51,10 +51,10 @@ def make_folds(n_samples, cv=5, groups=None):
         n_folds = check_positive_int("cv", cv, minimum=2)
         n_units = n_samples if groups is None else len(np.unique(groups))
         if n_units < n_folds:
-            unit = "samples" if groups is None else "groups (e.g. distinct stimuli)"
+            unit = "sample" if groups is None else "group"
             raise ValueError(
-                f"cv={n_folds} folds need at least {n_folds} {unit}; got {n_units}. "
-                "Use fewer folds or more data."
+                f"cv={n_folds} folds need at least {n_folds} {unit}s; got {n_units} "
+                f"{unit}{'s' if n_units != 1 else ''}. Use fewer folds or more data."
             )
         splitter = KFold(n_folds) if groups is None else GroupKFold(n_folds)
         folds = list(splitter.split(np.zeros(n_samples), groups=groups))

@@ -150,7 +150,7 @@ def test_constant_targets_warn_and_score_zero(rng):
         ({"X": np.zeros((10, 2, 2))}, DimensionError, "'X' must be 2-D"),
         ({"Y": np.zeros((9, 2))}, DimensionError, "'X' has 10 samples but 'Y' has 9"),
         ({"X": np.full((10, 2), np.nan)}, ValueError, "NaN or infinite .* row 0, column 0"),
-        ({"cv": 11}, ValueError, "at least 11 samples; got 10"),
+        ({"cv": 11}, ValueError, "at least 11 samples; got 10 samples"),
         ({"scoring": "accuracy"}, ValueError, "'scoring' must be one of"),
         ({"method": "svd"}, ValueError, "'method' must be one of"),
     ],
