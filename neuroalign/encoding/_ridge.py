@@ -176,19 +176,35 @@ def _primal_fold(X64, train, test, fit_intercept, standardize, dtype):
     )
 
 
-def _dual_fold(X64, train, test, fit_intercept, standardize, dtype):
-    train_block, mean, scale = _center_scale(X64, train, fit_intercept, standardize)
-    eigenvalues, U = _eigh(train_block @ train_block.T)
-    test_basis = (((X64[test] - mean) / scale) @ train_block.T) @ U
+def _dual_fold(gram, train, test, fit_intercept, dtype):
+    """Dual-form fold from the Gram matrix of all samples, centred on the training rows.
+
+    With ``m_i`` the mean of ``gram[i, train]`` and ``c`` the mean of
+    ``gram[train, train]``, the centred kernel is ``gram[a, b] - m_a - m_b + c``.
+    """
+    train_kernel, test_kernel = gram[train][:, train], gram[test][:, train]
+    if fit_intercept:
+        train_means, test_means = train_kernel.mean(1), test_kernel.mean(1)
+        overall = train_means.mean()
+        train_kernel = train_kernel - train_means[:, None] - train_means[None, :] + overall
+        test_kernel = test_kernel - test_means[:, None] - train_means[None, :] + overall
+    eigenvalues, U = _eigh(train_kernel)
     return _Fold(
         train,
         test,
-        test_basis.to(dtype),
+        (test_kernel @ U).to(dtype),
         eigenvalues,
         U.T.to(dtype),
         fit_intercept=fit_intercept,
         dual=True,
     )
+
+
+def _scaled_gram(X64, train, fit_intercept, standardize):
+    """Gram matrix of all samples with features scaled by the training rows' spread."""
+    _, _, scale = _center_scale(X64, train, fit_intercept, standardize)
+    scaled = X64 / scale
+    return scaled @ scaled.T
 
 
 def _sweep_scores(fold, inverse, Y, scoring):
@@ -374,18 +390,27 @@ def solve_ridge_cv(
             stacklevel=2,
         )
     X64 = to_tensor(X, device=device, dtype=torch.float64)
-    build = _primal_fold if method == "primal" else _dual_fold
-    folds = [
-        build(
-            X64,
-            torch.as_tensor(tr, device=device),
-            torch.as_tensor(te, device=device),
-            fit_intercept,
-            standardize,
-            dtype,
-        )
+    folds_index = [
+        (torch.as_tensor(tr, device=device), torch.as_tensor(te, device=device))
         for tr, te in folds_index
     ]
+    if method == "primal":
+        folds = [
+            _primal_fold(X64, tr, te, fit_intercept, standardize, dtype) for tr, te in folds_index
+        ]
+    else:
+        # One Gram matrix serves every fold unless each fold rescales the features.
+        gram = None if standardize else X64 @ X64.T
+        folds = [
+            _dual_fold(
+                _scaled_gram(X64, tr, fit_intercept, standardize) if standardize else gram,
+                tr,
+                te,
+                fit_intercept,
+                dtype,
+            )
+            for tr, te in folds_index
+        ]
     refit = _Refit(X64, method, fit_intercept, standardize, dtype)
     alphas64 = torch.as_tensor(alphas, device=device)
     inverses = [(1.0 / (f.eigenvalues[None] + alphas64[:, None])).to(dtype) for f in folds]
