@@ -15,7 +15,6 @@ from neuroalign.encoding._estimators import DEFAULT_ALPHAS
 from neuroalign.encoding._ridge import SCORINGS, solve_ridge_cv
 from neuroalign.stats import (
     bootstrap_scores,
-    correlation_ceiling,
     noise_ceiling_from_responses,
     pearson_r,
     r2_score,
