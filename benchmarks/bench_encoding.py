@@ -43,10 +43,12 @@ def timed(function, repeats):
     return statistics.median(times), result
 
 
-def run_neuroalign(X, Y, alphas, device, max_memory=None):
+def run_neuroalign(X, Y, alphas, device, max_memory=None, method="auto"):
     from neuroalign.encoding import solve_ridge_cv
 
-    result = solve_ridge_cv(X, Y, alphas, cv=5, scoring="r2", device=device, max_memory=max_memory)
+    result = solve_ridge_cv(
+        X, Y, alphas, cv=5, scoring="r2", device=device, max_memory=max_memory, method=method
+    )
     return result.best_alphas.numpy(), lambda X_test: result.predict(X_test).numpy()
 
 
@@ -125,10 +127,18 @@ def main():
         return
     t_ours, ours = timed(lambda: run_neuroalign(X, Y, alphas, args.device), args.repeats)
     print(f"neuroalign: {t_ours:.2f} s")
-    t_him, him = timed(lambda: run_himalaya(X, Y, alphas, args.device), args.repeats)
+    wide = args.problem == "wide"
+    if wide:
+        t_primal, _ = timed(lambda: run_neuroalign(X, Y, alphas, args.device, method="primal"), 1)
+        print(
+            f"neuroalign primal form forced: {t_primal:.2f} s (1 run) -> the automatic dual "
+            f"form is {t_primal / t_ours:.2f}x faster"
+        )
+    name = "himalaya KernelRidgeCV" if wide else "himalaya RidgeCV"
+    t_him, him = timed(lambda: run_himalaya(X, Y, alphas, args.device, wide), args.repeats)
     same, diff = agreement(him, ours, X_test)
     print(
-        f"himalaya:   {t_him:.2f} s  -> neuroalign is {t_him / t_ours:.2f}x faster; "
+        f"{name}: {t_him:.2f} s  -> neuroalign is {t_him / t_ours:.2f}x faster; "
         f"same best alphas {same:.4f}, max |pred diff| / max |pred| {diff:.2e}"
     )
     if not args.no_sklearn:
