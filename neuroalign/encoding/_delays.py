@@ -84,7 +84,7 @@ def _check_runs(groups, n_times):
     labels, counts = np.unique(groups[starts], return_counts=True)
     if (counts > 1).any():
         raise ValueError(
-            f"'groups' must label contiguous runs; run {labels[counts > 1][0]!r} appears in "
+            f"'groups' must label contiguous runs; run {labels[counts > 1][0].item()!r} appears in "
             f"{counts[counts > 1][0]} separate blocks. Sort samples by run and time."
         )
     return np.cumsum(starts)

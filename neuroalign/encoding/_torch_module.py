@@ -3,7 +3,9 @@
 import torch
 from torch import nn
 
-__all__ = ["LinearEncoderModule"]
+from neuroalign.encoding._delays import make_delays
+
+__all__ = ["LaggedEncoderModule", "LinearEncoderModule"]
 
 
 class LinearEncoderModule(nn.Module):
@@ -35,3 +37,34 @@ class LinearEncoderModule(nn.Module):
         responses : Tensor of shape (batch, n_targets)
         """
         return torch.nn.functional.linear(features, self.weight, self.bias)
+
+
+class LaggedEncoderModule(nn.Module):
+    """A fitted temporal receptive field: delays the input, then a linear readout.
+
+    Parameters
+    ----------
+    weight : Tensor of shape (n_outputs, n_features * n_delays)
+        Feature-major columns, as produced by :func:`~neuroalign.encoding.make_delays`.
+    bias : Tensor of shape (n_outputs,)
+    delays : sequence of int of shape (n_delays,)
+        Delays in samples (positive: the output lags the input).
+    """
+
+    def __init__(self, weight, bias, delays):
+        super().__init__()
+        self.readout = LinearEncoderModule(weight, bias)
+        self.delays = [int(d) for d in delays]
+
+    def forward(self, features):
+        """Predicted responses over time.
+
+        Parameters
+        ----------
+        features : Tensor of shape (n_epochs, n_times, n_features)
+
+        Returns
+        -------
+        responses : Tensor of shape (n_epochs, n_times, n_outputs)
+        """
+        return self.readout(make_delays(features, self.delays))

@@ -2,12 +2,14 @@
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils import check_array
 
 from neuroalign._sklearn import check_fitted
 from neuroalign._validation import check_option
 from neuroalign.encoding._delays import lags_to_samples, make_delays
 from neuroalign.encoding._estimators import DEFAULT_ALPHAS
 from neuroalign.encoding._ridge import SCORINGS, solve_ridge_cv
+from neuroalign.encoding._torch_module import LaggedEncoderModule
 from neuroalign.exceptions import DimensionError
 from neuroalign.stats import pearson_r, r2_score
 
@@ -15,10 +17,8 @@ __all__ = ["TemporalReceptiveField"]
 
 
 def _as_float_array(name, values):
-    array = np.asarray(values)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"{name!r} must be numeric; got dtype {array.dtype}.")
-    return array.astype(np.float64, copy=False)
+    """Finite float64 array (sparse, complex, empty or non-numeric input is refused)."""
+    return check_array(values, allow_nd=True, ensure_2d=False, dtype=np.float64, input_name=name)
 
 
 class TemporalReceptiveField(RegressorMixin, BaseEstimator):
@@ -107,21 +107,45 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
         tags.target_tags.multi_output = True
         return tags
 
-    def _design(self, X, groups, *, fitting):
-        """Lagged design (n_samples, n_features * n_delays) and run labels of the rows."""
+    def _check_features(self, X, *, reset):
         X = _as_float_array("X", X)
-        if X.ndim not in (2, 3):
+        if X.ndim == 1:
+            raise DimensionError(
+                f"'X' must be 2-D (n_times, n_features) or 3-D; got a 1-D array of shape "
+                f"{X.shape}. Reshape your data with X.reshape(-1, 1) for a single feature."
+            )
+        if X.ndim > 3:
             raise DimensionError(
                 "'X' must be 2-D (n_times, n_features) or 3-D (n_epochs, n_times, n_features); "
                 f"got shape {X.shape}."
             )
-        if fitting:
+        if reset:
             self.n_features_in_ = X.shape[-1]
         elif X.shape[-1] != self.n_features_in_:
             raise DimensionError(
-                f"'X' has {X.shape[-1]} features but the TRF was fitted with "
-                f"{self.n_features_in_}; pass the same features."
+                f"X has {X.shape[-1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input (as in fit); pass the same features."
             )
+        return X
+
+    def _check_targets(self, y, X):
+        """Targets as (n_samples, n_outputs), and whether ``y`` had a single output."""
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None; "
+                "give the responses, shaped like X without its feature axis (+ outputs)."
+            )
+        y = _as_float_array("y", y)
+        leading = X.shape[:-1]
+        if y.shape[: len(leading)] != leading or y.ndim not in (len(leading), len(leading) + 1):
+            raise DimensionError(
+                f"'y' must have shape {leading} or {leading + ('n_outputs',)} to match 'X' "
+                f"of shape {X.shape}; got {y.shape}."
+            )
+        return y.reshape(int(np.prod(leading)), -1), y.ndim == len(leading)
+
+    def _design(self, X, groups, *, fitting):
+        """Lagged design (n_samples, n_features * n_delays) and the run label of each row."""
         if X.ndim == 3:
             n_epochs, n_times = X.shape[:2]
             runs = np.repeat(np.arange(n_epochs), n_times)
@@ -133,31 +157,25 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
                         f"{groups.shape}."
                     )
                 runs = np.repeat(groups, n_times)
-            design = make_delays(X, self.delays_).reshape(n_epochs * n_times, -1)
-            return design, runs
+            return make_delays(X, self.delays_).reshape(n_epochs * n_times, -1), runs
         if groups is None and fitting and isinstance(self.cv, (int, np.integer)):
-            groups = np.repeat(
-                np.arange(self.cv), [len(b) for b in np.array_split(np.arange(len(X)), self.cv)]
-            )
+            n_times = len(X)
+            if n_times < self.cv:
+                raise ValueError(
+                    f"cv={self.cv} contiguous folds need at least {self.cv} time samples; got "
+                    f"{n_times} sample{'s' if n_times != 1 else ''}. Use more data or fewer folds."
+                )
+            sizes = [len(block) for block in np.array_split(np.arange(n_times), self.cv)]
+            groups = np.repeat(np.arange(self.cv), sizes)
         return make_delays(X, self.delays_, groups=groups), groups
 
-    def _targets(self, Y, X_shape):
-        Y = _as_float_array("Y", Y)
-        leading = X_shape[:-1]
-        if Y.shape[: len(leading)] != leading or Y.ndim not in (len(leading), len(leading) + 1):
-            raise DimensionError(
-                f"'Y' must have shape {leading} or {leading + ('n_outputs',)} to match 'X' "
-                f"of shape {X_shape}; got {Y.shape}."
-            )
-        return Y.reshape(int(np.prod(leading)), -1)
-
-    def fit(self, X, Y, groups=None):
+    def fit(self, X, y, groups=None):
         """Fit the TRF of every output, with a cross-validated alpha for each.
 
         Parameters
         ----------
         X : array-like of shape (n_times, n_features) or (n_epochs, n_times, n_features)
-        Y : array-like of shape (n_times, n_outputs) or (n_epochs, n_times, n_outputs)
+        y : array-like of shape (n_times, n_outputs) or (n_epochs, n_times, n_outputs)
             ``(n_times,)`` or ``(n_epochs, n_times)`` for a single output.
         groups : array-like, optional
             Run label of every time sample (2-D ``X``; runs must be contiguous), or a
@@ -169,14 +187,14 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
         self : TemporalReceptiveField
         """
         check_option("scoring", self.scoring, SCORINGS)
-        self.delays_ = lags_to_samples(self.tmin, self.tmax, self.sfreq)
-        self.times_ = self.delays_ / self.sfreq
-        X_shape = np.shape(X)
+        delays = lags_to_samples(self.tmin, self.tmax, self.sfreq)
+        X = self._check_features(X, reset=True)
+        Y, single_output = self._check_targets(y, X)
+        self.delays_, self.times_ = delays, delays / self.sfreq
         design, runs = self._design(X, groups, fitting=True)
-        Y2 = self._targets(Y, X_shape)
         result = solve_ridge_cv(
             design,
-            Y2,
+            Y,
             self.alphas,
             cv=self.cv,
             groups=runs,
@@ -184,8 +202,8 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
             fit_intercept=self.fit_intercept,
             device=self.device,
         )
-        self._single_output = np.ndim(Y) == len(X_shape) - 1
-        self.coef_ = result.coef.numpy().T.reshape(Y2.shape[1], self.n_features_in_, -1)
+        self._single_output = single_output
+        self.coef_ = result.coef.numpy().T.reshape(Y.shape[1], self.n_features_in_, -1)
         self.intercept_ = result.intercept.numpy()
         self.best_alphas_ = result.best_alphas.numpy()
         self.cv_scores_ = result.cv_scores.numpy()
@@ -198,27 +216,39 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_times, n_features) or (n_epochs, n_times, n_features)
         groups : array-like of shape (n_times,), optional
-            Run labels of a 2-D ``X`` (delays stay within runs).
+            Run labels of a 2-D ``X`` (delays stay within runs); ignored for epochs.
 
         Returns
         -------
-        Y_pred : ndarray of shape (n_times, n_outputs) or (n_epochs, n_times, n_outputs)
+        y_pred : ndarray of shape (n_times, n_outputs) or (n_epochs, n_times, n_outputs)
             Without the last axis when the TRF was fitted on a single output.
         """
         check_fitted(self)
-        X_shape = np.shape(X)
-        design, _ = self._design(X, groups if len(X_shape) == 2 else None, fitting=False)
-        coef = self.coef_.reshape(len(self.coef_), -1)
-        Y_pred = design @ coef.T + self.intercept_
-        return Y_pred.reshape(X_shape[:-1] + (() if self._single_output else (-1,)))
+        X = self._check_features(X, reset=False)
+        design, _ = self._design(X, groups if X.ndim == 2 else None, fitting=False)
+        y_pred = design @ self.coef_.reshape(len(self.coef_), -1).T + self.intercept_
+        return y_pred.reshape(X.shape[:-1] + (() if self._single_output else (-1,)))
 
-    def score(self, X, Y, groups=None):
+    def to_torch(self):
+        """The fitted TRF as a differentiable module.
+
+        Returns
+        -------
+        module : LaggedEncoderModule
+            Maps epochs of shape (n_epochs, n_times, n_features) to predicted responses
+            of shape (n_epochs, n_times, n_outputs).
+        """
+        check_fitted(self)
+        weight = self.coef_.reshape(len(self.coef_), -1)
+        return LaggedEncoderModule(weight, np.atleast_1d(self.intercept_), self.delays_)
+
+    def score(self, X, y, groups=None):
         """Mean over outputs of the ``scoring`` metric on all samples.
 
         Parameters
         ----------
         X : array-like of shape (n_times, n_features) or (n_epochs, n_times, n_features)
-        Y : array-like, shaped as for :meth:`fit`
+        y : array-like, shaped as for :meth:`fit`
         groups : array-like of shape (n_times,), optional
 
         Returns
@@ -226,9 +256,9 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
         score : float
             Pearson r, R² or negative mean squared error, averaged over outputs.
         """
-        Y_pred = self.predict(X, groups)
-        Y_pred, Y = Y_pred.reshape(-1, len(self.coef_)), self._targets(Y, np.shape(X))
+        y_pred = self.predict(X, groups).reshape(-1, len(self.coef_))
+        Y, _ = self._check_targets(y, self._check_features(X, reset=False))
         if self.scoring == "neg_mse":
-            return float(-((Y - Y_pred) ** 2).mean())
+            return float(-((Y - y_pred) ** 2).mean())
         metric = pearson_r if self.scoring == "pearson" else r2_score
-        return float(np.mean(metric(Y, Y_pred)))
+        return float(np.mean(metric(Y, y_pred)))
