@@ -17,6 +17,7 @@ from neuroalign.stats import (
     bootstrap_scores,
     noise_ceiling_from_responses,
     pearson_r,
+    percentile_ci,
     r2_score,
 )
 
@@ -36,7 +37,9 @@ class EncodingResult:
         out-of-fold predictions, ``best_alpha`` (median over outer folds),
         ``normalized`` (``pearson / ceiling``; NaN where the ceiling is 0, i.e. no
         reliable signal), and with ``n_bootstrap`` the ``ci_low`` / ``ci_high`` of
-        ``pearson``. Neuroid coordinates (``region``...) are kept.
+        ``pearson`` and the resampled scores ``pearson_bootstrap`` / ``r2_bootstrap``
+        (dims ``(layer, bootstrap, neuroid[, time])``). Neuroid coordinates
+        (``region``...) are kept.
     ceiling : xarray.DataArray or None
         Correlation noise ceiling per neuroid (and time) of the data that were fit,
         from repetitions (:func:`neuroalign.stats.noise_ceiling_from_responses`);
@@ -64,8 +67,10 @@ class EncodingResult:
         Returns
         -------
         table : pandas.DataFrame
-            Columns ``model, layer, subject, region, method, metric, score, ceiling,
-            n_neuroids, n_stimuli``.
+            Columns ``model, layer, subject, region, method, metric, score, ci_low,
+            ci_high, ceiling, n_neuroids, n_stimuli``. The CI (NaN without bootstrap)
+            is the percentile interval of the group mean over the stimulus resamples;
+            the ceiling is the mean correlation ceiling (squared for R²).
         """
         rows = []
         grouping = self.scores[by].values if by and by in self.scores.coords else None
@@ -77,6 +82,13 @@ class EncodingResult:
                     mask = grouping == group
                 for metric in METRICS:
                     values = self.scores[metric].sel(layer=layer).isel(neuroid=mask)
+                    low = high = np.nan
+                    if f"{metric}_bootstrap" in self.scores:
+                        resampled = self.scores[f"{metric}_bootstrap"].sel(layer=layer)
+                        means = resampled.isel(neuroid=mask).mean(
+                            [d for d in resampled.dims if d != "bootstrap"]
+                        )
+                        low, high = (float(v) for v in percentile_ci(means.values))
                     ceiling = np.nan
                     if self.ceiling is not None:
                         ceiling = float(self.ceiling.isel(neuroid=mask).mean())
@@ -90,6 +102,8 @@ class EncodingResult:
                             "method": "encoding",
                             "metric": metric,
                             "score": float(values.mean()),
+                            "ci_low": low,
+                            "ci_high": high,
                             "ceiling": ceiling,
                             "n_neuroids": int(mask.sum()),
                             "n_stimuli": self.n_stimuli,
@@ -218,7 +232,8 @@ def encoding_scores(
         ]
     data = average_repetitions(responses) if average_repetitions_first else responses
     solver_options = {"device": device, "dtype": dtype, "max_memory": max_memory}
-    variables = {name: [] for name in ("pearson", "r2", "best_alpha", "ci_low", "ci_high")}
+    names = ("pearson", "r2", "best_alpha", "ci_low", "ci_high")
+    variables = {name: [] for name in names + ("pearson_bootstrap", "r2_bootstrap")}
     n_stimuli = None
     for layer in layers.values():
         recording, design = align(data, layer)
@@ -241,21 +256,35 @@ def encoding_scores(
         variables["r2"].append(r2_score(target, predicted).numpy())
         variables["best_alpha"].append(best)
         if n_bootstrap:
-            interval = bootstrap_scores(
-                Y, predictions, n_bootstrap=n_bootstrap, groups=groups, seed=seed
-            )
-            variables["ci_low"].append(interval.ci_low)
-            variables["ci_high"].append(interval.ci_high)
+            for metric in METRICS:
+                interval = bootstrap_scores(
+                    Y,
+                    predictions,
+                    metric=metric,
+                    n_bootstrap=n_bootstrap,
+                    groups=groups,
+                    seed=seed,
+                )
+                variables[f"{metric}_bootstrap"].append(interval.samples)
+                if metric == "pearson":
+                    variables["ci_low"].append(interval.ci_low)
+                    variables["ci_high"].append(interval.ci_high)
     template = data.isel(presentation=0, drop=True)
-    shape = (len(layers),) + template.shape
+    per_layer = (len(layers),) + template.shape
+    dims = ("layer",) + template.dims
     dataset = xr.Dataset(
         {
-            name: (("layer",) + template.dims, np.stack(values).reshape(shape))
-            for name, values in variables.items()
-            if values
+            name: (dims, np.stack(variables[name]).reshape(per_layer))
+            for name in names
+            if variables[name]
         },
         coords={"layer": list(layers), **template.coords},
     )
+    for name in ("pearson_bootstrap", "r2_bootstrap"):
+        if variables[name]:
+            shape = (len(layers), n_bootstrap) + template.shape
+            values = np.stack(variables[name]).reshape(shape)
+            dataset[name] = (("layer", "bootstrap") + template.dims, values)
     if ceiling is not None:
         ratio = dataset["pearson"] / ceiling
         dataset["normalized"] = ratio.where(ceiling > 0)

@@ -51,6 +51,9 @@ class BootstrapResult:
         Number of resamples.
     ci : float
         Confidence level of ``(ci_low, ci_high)``.
+    samples : array or Tensor of shape (n_bootstrap, ..., n_targets)
+        The score of every target on every resample, e.g. to bootstrap a summary
+        such as the mean over the targets of a region with :func:`percentile_ci`.
     """
 
     estimate: object
@@ -59,6 +62,7 @@ class BootstrapResult:
     ci_high: object
     n_bootstrap: int
     ci: float
+    samples: object
 
 
 class ConfidenceInterval(NamedTuple):
@@ -414,8 +418,8 @@ def bootstrap_scores(
             stacklevel=2,
         )
 
-    def finish(values):
-        values = values.reshape(batch_shape + (-1,))
+    def finish(values, leading=()):
+        values = values.reshape(leading + batch_shape + (-1,))
         return _output(values[..., 0] if scalar else values, torch_out, out_device, dtype)
 
     return BootstrapResult(
@@ -425,4 +429,5 @@ def bootstrap_scores(
         ci_high=finish(high),
         n_bootstrap=n_bootstrap,
         ci=ci,
+        samples=finish(samples, (n_bootstrap,)),
     )

@@ -68,6 +68,8 @@ def test_result_table_ceiling_and_normalisation(layer_and_brain):
         "n_stimuli",
     }
     assert len(table) == 2 * 2 * 2  # layers x regions x metrics
+    assert (table.ci_low < table.score).all() and (table.score < table.ci_high).all()
+    assert scores.pearson_bootstrap.dims == ("layer", "bootstrap", "neuroid")
     assert (table.n_stimuli == 50).all() and (table.subject == "sub-01").all()
 
 
