@@ -9,9 +9,17 @@ import importlib
 from neuroalign._config import Settings, config, get_config
 from neuroalign._version import __version__
 
-__all__ = ["Settings", "__version__", "config", "data", "exceptions", "get_config", "models"]
+_SUBMODULES = {
+    "data",
+    "encoding",
+    "exceptions",
+    "models",
+    "rsa",
+    "similarity",
+    "stats",
+}
 
-_SUBMODULES = {"data", "exceptions", "models"}
+__all__ = ["Settings", "__version__", "config", "get_config", *sorted(_SUBMODULES)]
 
 
 def __getattr__(name):

@@ -51,11 +51,6 @@ class PermutationResult:
     exact: bool
 
 
-def check_alternative(alternative):
-    """Check the alternative hypothesis name."""
-    return check_option("alternative", alternative, ALTERNATIVES)
-
-
 def exceedances(null, observed, alternative):
     """Count null values at least as extreme as the observed ones (scipy's tie rule).
 
@@ -85,7 +80,7 @@ def p_values_from_counts(counts, n_null, exact):
 
 def _check_options(n_permutations, alternative, correction):
     n_permutations = check_positive_int("n_permutations", n_permutations)
-    check_alternative(alternative)
+    check_option("alternative", alternative, ALTERNATIVES)
     check_option("correction", correction, _CORRECTIONS)
     return n_permutations
 

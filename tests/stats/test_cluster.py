@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import scipy.ndimage
 import scipy.stats
+import torch
 
 from neuroalign.stats import cluster_permutation_test, cluster_test
 
@@ -139,3 +140,15 @@ def test_errors(rng):
         cluster_test(np.zeros(10), np.zeros((5, 9)), threshold=1.0)
     with pytest.raises(ValueError, match="broadcast to the map shape"):
         cluster_test(np.zeros(10), np.zeros((5, 10)), threshold=np.ones(3))
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_matches_cpu(rng):
+    x = rng.standard_normal((15, 20, 20))
+    x[:, 4:9, 4:9] += 0.9
+    cpu = cluster_permutation_test(x, n_permutations=200, seed=0, device="cpu")
+    cuda = cluster_permutation_test(x, n_permutations=200, seed=0, device="cuda")
+    np.testing.assert_allclose(cuda.null_distribution, cpu.null_distribution, atol=1e-9)
+    np.testing.assert_array_equal(cuda.labels, cpu.labels)
+    np.testing.assert_allclose(cuda.p_values, cpu.p_values)
