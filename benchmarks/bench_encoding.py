@@ -52,13 +52,18 @@ def run_neuroalign(X, Y, alphas, device, max_memory=None, method="auto"):
     return result.best_alphas.numpy(), lambda X_test: result.predict(X_test).numpy()
 
 
-def run_himalaya(X, Y, alphas, device):
+def run_himalaya(X, Y, alphas, device, kernel=False):
     from himalaya.backend import set_backend
+    from himalaya.kernel_ridge import KernelRidgeCV
     from himalaya.ridge import RidgeCV
     from himalaya.scoring import r2_score
 
     backend = set_backend("torch_cuda" if device == "cuda" else "torch", on_error="raise")
-    model = RidgeCV(alphas=alphas, cv=5, fit_intercept=True, solver_params={"score_func": r2_score})
+    options = {"alphas": alphas, "cv": 5, "solver_params": {"score_func": r2_score}}
+    if kernel:
+        model = KernelRidgeCV(kernel="linear", fit_intercept=True, **options)
+    else:
+        model = RidgeCV(fit_intercept=True, **options)
     model.fit(X, Y)
     return backend.to_numpy(model.best_alphas_), lambda X_test: backend.to_numpy(
         model.predict(X_test)
