@@ -175,3 +175,31 @@ def test_cuda_matches_cpu(rng):
     gpu = solve_ridge_cv(X, Y, ALPHAS, device="cuda", dtype="float64")
     np.testing.assert_array_equal(gpu.best_alphas.numpy(), cpu.best_alphas.numpy())
     np.testing.assert_allclose(gpu.coef.numpy(), cpu.coef.numpy(), rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("scoring", ["r2", "pearson"])
+def test_dual_form_matches_himalaya_kernel_ridge(rng, scoring):
+    pytest.importorskip("himalaya")
+    from himalaya.backend import set_backend
+    from himalaya.kernel_ridge import KernelRidgeCV
+    from himalaya.scoring import correlation_score, r2_score
+
+    set_backend("numpy")
+    X, Y = _problem(rng, 40, 150)
+    cv = KFold(5)
+    score_func = {"r2": r2_score, "pearson": correlation_score}[scoring]
+    reference = KernelRidgeCV(
+        alphas=ALPHAS,
+        kernel="linear",
+        fit_intercept=True,
+        cv=cv,
+        solver_params={"score_func": score_func},
+    ).fit(X, Y)
+    ours = solve_ridge_cv(X, Y, ALPHAS, cv=cv, scoring=scoring, device="cpu", dtype="float64")
+    assert ours.method == "dual"
+    np.testing.assert_allclose(ours.best_alphas.numpy(), reference.best_alphas_, rtol=1e-10)
+    X_test = rng.standard_normal((10, 150))
+    expected = reference.predict(X_test)
+    np.testing.assert_allclose(
+        ours.predict(X_test).numpy(), expected, atol=1e-9 * np.abs(expected).max()
+    )
