@@ -133,12 +133,6 @@ def main():
     t_ours, ours = timed(lambda: run_neuroalign(X, Y, alphas, args.device), args.repeats)
     print(f"neuroalign: {t_ours:.2f} s")
     wide = args.problem == "wide"
-    if wide:
-        t_primal, _ = timed(lambda: run_neuroalign(X, Y, alphas, args.device, method="primal"), 1)
-        print(
-            f"neuroalign primal form forced: {t_primal:.2f} s (1 run) -> the automatic dual "
-            f"form is {t_primal / t_ours:.2f}x faster"
-        )
     name = "himalaya KernelRidgeCV" if wide else "himalaya RidgeCV"
     t_him, him = timed(lambda: run_himalaya(X, Y, alphas, args.device, wide), args.repeats)
     same, diff = agreement(him, ours, X_test)
