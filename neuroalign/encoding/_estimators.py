@@ -117,8 +117,12 @@ class RidgeEncoder(RegressorMixin, BaseEstimator):
             dtype=self.dtype,
             max_memory=self.max_memory,
         )
+        return self._store(result, single_target=y.ndim == 1)
+
+    def _store(self, result, *, single_target):
+        """Keep a solver result as fitted attributes, shaped like scikit-learn's Ridge."""
         coef, intercept = result.coef.numpy().T, result.intercept.numpy()
-        if y.ndim == 1:
+        if single_target:
             coef, intercept = coef[0], float(intercept[0])
         self.coef_, self.intercept_ = coef, intercept
         self.best_alphas_ = result.best_alphas.numpy()
@@ -279,11 +283,5 @@ class BandedRidgeEncoder(RidgeEncoder):
             dtype=self.dtype,
             max_memory=self.max_memory,
         )
-        coef, intercept = result.coef.numpy().T, result.intercept.numpy()
-        if y.ndim == 1:
-            coef, intercept = coef[0], float(intercept[0])
-        self.coef_, self.intercept_ = coef, intercept
         self.gammas_ = result.gammas.numpy()
-        self.best_alphas_ = result.best_alphas.numpy()
-        self.cv_scores_ = result.cv_scores.numpy()
-        return self
+        return self._store(result, single_target=y.ndim == 1)
