@@ -219,6 +219,7 @@ def as_rdms(data, *, stimuli=None, sources=None, method=None):
         - DataArray of dims (source, pair) (returned as is) or
           (source, stimulus, stimulus_other);
         - rsatoolbox ``RDMs``.
+
         A single square matrix must be passed with a leading axis of length 1.
     stimuli : sequence of length n_stimuli, optional
         Stimulus ids for array input; default ``0 .. n - 1``.

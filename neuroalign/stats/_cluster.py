@@ -213,7 +213,7 @@ def cluster_test(observed, null, *, threshold, tail=0, device=None, max_memory=N
     ----------
     observed : array or Tensor of shape map_shape
         Statistic on the data: a time course (n_times,) or a map (n_times, n_times).
-    null : array or Tensor of shape (n_permutations, *map_shape)
+    null : array or Tensor of shape ``(n_permutations, *map_shape)``
         The same statistic under random permutations (not including the observed
         ordering); p-values are ``(1 + #{null max mass >= |mass|}) / (1 + n_permutations)``.
     threshold : float or array broadcastable to map_shape
@@ -291,7 +291,7 @@ def cluster_permutation_test(
     ----------
     x : array or Tensor of shape (n_samples, n_times) or (n_samples, n_times, n_times)
         One map per sample (subject), e.g. decoding accuracy minus chance, or the
-        difference of two conditions; any (n_samples, *map_shape) works.
+        difference of two conditions; any ``(n_samples, *map_shape)`` works.
     threshold : float or array broadcastable to map_shape, optional
         Cluster-forming t threshold (magnitude). Default: the t value of p = 0.05
         (two-sided for ``tail=0``) with ``n_samples - 1`` degrees of freedom, as MNE.
