@@ -15,11 +15,10 @@ Usage: ``python benchmarks/bench_encoding.py [--problem tall|wide|huge] [--quick
 
 import argparse
 import resource
-import statistics
-import time
 
 import numpy as np
 import torch
+from _timing import timed
 
 
 def make_problem(n_train, n_test, n_features, n_targets, seed=0, block=10_000):
@@ -38,17 +37,6 @@ def make_problem(n_train, n_test, n_features, n_targets, seed=0, block=10_000):
         noise = rng.standard_normal((n_train + n_test, width), dtype=np.float32)
         Y[:, start : start + width] = X @ weights + noise
     return X[:n_train], Y[:n_train], X[n_train:]
-
-
-def timed(function, repeats):
-    times, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = function()
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
 
 
 def run_neuroalign(X, Y, alphas, device, max_memory=None, method="auto"):

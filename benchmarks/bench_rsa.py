@@ -25,12 +25,12 @@ import contextlib
 import io
 import multiprocessing
 import resource
-import statistics
 import time
 import warnings
 
 import numpy as np
 import torch
+from _timing import timed
 
 FULL = {
     "rdm_layers": 20,
@@ -52,17 +52,6 @@ QUICK = {
     "large_stimuli": 200,
     "large_bootstrap": 10,
 }
-
-
-def timed(function, repeats):
-    times, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = function()
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
 
 
 def quiet(function):
