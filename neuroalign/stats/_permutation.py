@@ -113,6 +113,28 @@ def _count_exceedances(null_batches, observed, alternative, correction):
     return counts
 
 
+def _result(
+    null_batches,
+    observed,
+    alternative,
+    correction,
+    n_null,
+    exact,
+    test_shape,
+    torch_out,
+    out_device,
+):
+    """p-values of ``observed`` against batches of the null, as a PermutationResult."""
+    counts = _count_exceedances(null_batches, observed, alternative, correction)
+    p_value = p_values_from_counts(counts, n_null, exact)
+    return PermutationResult(
+        statistic=_output(observed.reshape(test_shape), torch_out, out_device, _FLOAT64),
+        p_value=_output(p_value.reshape(test_shape), torch_out, out_device, _FLOAT64),
+        n_permutations=n_null,
+        exact=exact,
+    )
+
+
 def _one_sample_statistic(signs, x, statistic, sum_squares):
     """Mean or t of every column of ``x`` under each row of ``signs`` (+-1)."""
     n = x.shape[0]
@@ -219,21 +241,20 @@ def sign_flip_test(
     ones = torch.ones((1, n), dtype=_FLOAT64, device=data.device)
     observed = _one_sample_statistic(ones, data, statistic, sum_squares)[0]
     batches = plan_batches(n_null, 8 * (n + 4 * n_tests), max_memory, device=data.device)
-    counts = _count_exceedances(
-        (
-            _one_sample_statistic(signs, data, statistic, sum_squares)
-            for signs in _sign_batches(n, n_permutations, exact, seed, batches, data.device)
-        ),
+    null_batches = (
+        _one_sample_statistic(signs, data, statistic, sum_squares)
+        for signs in _sign_batches(n, n_permutations, exact, seed, batches, data.device)
+    )
+    return _result(
+        null_batches,
         observed,
         alternative,
         correction,
-    )
-    p_value = p_values_from_counts(counts, n_null, exact)
-    return PermutationResult(
-        statistic=_output(observed.reshape(test_shape), torch_out, out_device, _FLOAT64),
-        p_value=_output(p_value.reshape(test_shape), torch_out, out_device, _FLOAT64),
-        n_permutations=n_null,
-        exact=exact,
+        n_null,
+        exact,
+        test_shape,
+        torch_out,
+        out_device,
     )
 
 
@@ -349,16 +370,15 @@ def permutation_test(
     observed_membership[0, :n_x] = 1.0
     observed = statistic_of(observed_membership)[0]
     batches = plan_batches(n_null, 8 * (n + 6 * data.shape[1]), max_memory, device=data.device)
-    counts = _count_exceedances(
-        map(statistic_of, _membership_batches(n, n_x, exact, seed, batches, data.device)),
+    null_batches = map(statistic_of, _membership_batches(n, n_x, exact, seed, batches, data.device))
+    return _result(
+        null_batches,
         observed,
         alternative,
         correction,
-    )
-    p_value = p_values_from_counts(counts, n_null, exact)
-    return PermutationResult(
-        statistic=_output(observed.reshape(test_shape), torch_out, out_device, _FLOAT64),
-        p_value=_output(p_value.reshape(test_shape), torch_out, out_device, _FLOAT64),
-        n_permutations=n_null,
-        exact=exact,
+        n_null,
+        exact,
+        test_shape,
+        torch_out,
+        out_device,
     )
