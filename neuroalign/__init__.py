@@ -10,23 +10,41 @@ from neuroalign._config import Settings, config, get_config
 from neuroalign._version import __version__
 
 _SUBMODULES = {
+    "comparison",
     "data",
+    "decoding",
     "encoding",
     "exceptions",
+    "experiment",
     "models",
+    "plotting",
+    "report",
     "rsa",
     "similarity",
     "stats",
+    "synthesis",
 }
 
-__all__ = ["Settings", "__version__", "config", "get_config", *sorted(_SUBMODULES)]
+# Functions re-exported lazily at the top level: name -> defining module.
+_FUNCTIONS = {"compare": "neuroalign.comparison", "ComparisonResult": "neuroalign.comparison"}
+
+__all__ = [
+    "Settings",
+    "__version__",
+    "config",
+    "get_config",
+    *sorted(_FUNCTIONS),
+    *sorted(_SUBMODULES),
+]
 
 
 def __getattr__(name):
     if name in _SUBMODULES:
         return importlib.import_module(f"neuroalign.{name}")
+    if name in _FUNCTIONS:
+        return getattr(importlib.import_module(_FUNCTIONS[name]), name)
     raise AttributeError(f"module 'neuroalign' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(set(globals()) | _SUBMODULES)
+    return sorted(set(globals()) | _SUBMODULES | set(_FUNCTIONS))
