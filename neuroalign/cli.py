@@ -2,12 +2,15 @@
 
 Only argparse and the standard library are imported at start-up, so ``--help`` and
 argument errors answer at once; each command imports what it needs when it runs.
+The sub-commands are the modules of :mod:`neuroalign.commands`.
 """
 
 import argparse
+import importlib
+import pkgutil
 import sys
-from pathlib import Path
 
+from neuroalign import commands
 from neuroalign._version import __version__
 
 __all__ = ["build_parser", "main"]
@@ -20,11 +23,13 @@ Run `neuroalign demo` for the whole study on the built-in synthetic world
 versions, devices and optional extras this installation has."""
 
 
-def _positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text}")
-    return value
+def _command_modules():
+    names = sorted(
+        info.name
+        for info in pkgutil.iter_modules(commands.__path__)
+        if not info.name.startswith("_")
+    )
+    return [importlib.import_module(f"neuroalign.commands.{name}") for name in names]
 
 
 def build_parser():
@@ -40,65 +45,14 @@ def build_parser():
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"neuroalign {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
-    info = commands.add_parser("info", help="print versions, compute devices and installed extras")
-    info.set_defaults(handler=_run_info)
-
-    demo = commands.add_parser(
-        "demo",
-        help="run the synthetic study end to end and write its results",
-        description="Generate the synthetic world, extract the default network's "
-        "activations and save them next to the simulated recordings.",
-    )
-    demo.add_argument(
-        "--out",
-        type=Path,
-        default=Path("results/demo"),
-        help="output folder (default: %(default)s)",
-    )
-    demo.add_argument(
-        "--quick", action="store_true", help="a smaller world, for a check in well under 2 minutes"
-    )
-    demo.add_argument(
-        "--seed", type=int, default=0, help="seed of the world (default: %(default)s)"
-    )
-    demo.add_argument(
-        "--device", default="auto", help="'auto', 'cpu', 'cuda' or 'cuda:N' (default: %(default)s)"
-    )
-    demo.add_argument(
-        "--batch-size",
-        type=_positive_int,
-        default=64,
-        help="stimuli per forward pass (default: %(default)s)",
-    )
-    demo.add_argument("--overwrite", action="store_true", help="replace results already in --out")
-    demo.set_defaults(handler=_run_demo)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in _command_modules():
+        sub = subparsers.add_parser(
+            module.NAME, help=module.HELP, description=getattr(module, "DESCRIPTION", module.HELP)
+        )
+        module.add_arguments(sub)
+        sub.set_defaults(handler=module.run)
     return parser
-
-
-def _run_info(args):
-    from neuroalign._info import format_info
-
-    print(format_info())
-    return 0
-
-
-def _run_demo(args):
-    from neuroalign.demo import run_demo
-
-    result = run_demo(
-        args.out,
-        quick=args.quick,
-        seed=args.seed,
-        device=args.device,
-        batch_size=args.batch_size,
-        overwrite=args.overwrite,
-    )
-    print(f"Demo results written to {result.out}:")
-    for path in result.files:
-        print(f"  {path}")
-    return 0
 
 
 def main(argv=None):
