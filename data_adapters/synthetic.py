@@ -12,9 +12,11 @@ image-computable, differentiable simulated subjects:
 
 :func:`make_world` bundles stimuli, recordings, simulators and the
 :class:`GroundTruth`, so analyses can be checked against what is known to be there.
+:func:`load` is the adapter that experiments reach by the name ``synthetic``.
 """
 
 from data_adapters._synthetic_features import VisualFeatures
+from data_adapters._synthetic_load import KINDS, load
 from data_adapters._synthetic_stimuli import CATEGORIES, StimulusSet, make_stimuli
 from data_adapters._synthetic_subjects import (
     FMRISubject,
@@ -34,6 +36,7 @@ from data_adapters._synthetic_world import (
 
 __all__ = [
     "CATEGORIES",
+    "KINDS",
     "FMRISubject",
     "GroundTruth",
     "MEEGSubject",
@@ -41,6 +44,7 @@ __all__ = [
     "SpikingSubject",
     "StimulusSet",
     "VisualFeatures",
+    "load",
     "World",
     "make_stimuli",
     "make_world",
