@@ -238,17 +238,9 @@ def run_experiment(
         input_hashes={"/".join(key): value for key, value in hashes.items()},
     )
     result.save(out, overwrite=True)
-    figures, report = (), None
-    if experiment.figures:
-        from neuroalign.experiment._figures import make_figures
-
-        figures = tuple(make_figures(result, out))
-    if experiment.report:
-        from neuroalign.experiment._figures import make_report
-
-        report = make_report(out, title=experiment.name)
     seconds = time.perf_counter() - start
     run = {
+        "name": experiment.name,
         "experiment": config,
         "seeds": result.seeds,
         "versions": result.versions,
@@ -260,6 +252,15 @@ def run_experiment(
         "seconds": round(seconds, 3),
     }
     (out / RUN_FILE).write_text(json.dumps(run, indent=2))
+    figures, report = (), None
+    if experiment.figures:
+        from neuroalign.experiment._figures import make_figures
+
+        figures = tuple(make_figures(result, out))
+    if experiment.report:
+        from neuroalign.experiment._figures import make_report
+
+        report = make_report(out, title=experiment.name)
     logger.info(
         "experiment %s: %d units computed, %d reused", experiment.name, len(executed), len(finished)
     )
