@@ -159,8 +159,10 @@ def _comparison(unit, layer, recording):
         options={unit.method: settings["options"]},
         device=settings["device"],
     )
+    # compare() made at most one map (keyed without the source); key it by the source too.
     key = f"{unit.method}/{unit.source}/{unit.model}/{unit.subject}"
-    return result.table, {key: da for da in result.maps.values()}
+    maps = dict(zip([key], result.maps.values()))
+    return result.table, maps
 
 
 def _fusion(unit, meeg, fmri):
