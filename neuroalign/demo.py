@@ -1,29 +1,27 @@
-"""``neuroalign demo``: the synthetic study end to end.
+"""``neuroalign demo``: the synthetic study end to end, checked against its ground truth.
 
-For now the demo generates the synthetic world, extracts the default network's
-activations and saves them next to the simulated recordings; the analyses plug in
-here as they land.
+The demo runs ``experiments/demo.yaml`` (encoding, RSA and EEG-fMRI fusion of the
+default network's layers with simulated fMRI, EEG and spiking subjects) through the
+experiment runner, writes the result table, figures and the HTML report, and checks
+the numbers against what the synthetic world was built from
+(:func:`check_ground_truth`).
 """
 
+import copy
 import dataclasses
 import json
 import logging
-import platform
-import time
 from pathlib import Path
 
 import numpy as np
-import xarray as xr
 
-from neuroalign._info import CORE_PACKAGES, package_version
-from neuroalign._version import __version__
-from neuroalign.data import save
-
-__all__ = ["DemoResult", "run_demo"]
+__all__ = ["DEMO_EXPERIMENT", "DemoResult", "check_ground_truth", "demo_config", "run_demo"]
 
 logger = logging.getLogger("neuroalign")
 
-MODEL_NAME = "default_convnet"
+DEMO_EXPERIMENT = Path(__file__).resolve().parent.parent / "experiments" / "demo.yaml"
+# Resampling in the quick demo: enough for stable point estimates, cheap on 2 cores.
+_QUICK = {"n_bootstrap": 20, "n_permutations": 100}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,25 +33,137 @@ class DemoResult:
     out : pathlib.Path
         The output folder.
     files : list of pathlib.Path
-        Every file or store written, relative to ``out``.
-    seconds : dict of str to float
-        Wall time of each step.
+        Result files relative to ``out``: table, run record, figures, report.
+    seconds : float
+        Wall time of the run.
+    checks : dict of str to dict
+        :func:`check_ground_truth` of the results.
+    table : pandas.DataFrame
+        The result table.
     """
 
     out: Path
     files: list
-    seconds: dict
+    seconds: float
+    checks: dict
+    table: object
 
 
-def _stimulus_dataset(stimuli):
-    """Images and their generating parameters as one labelled Dataset."""
-    metadata = stimuli.metadata.reset_index(drop=True)
-    coords = {name: ("presentation", metadata[name].to_numpy()) for name in metadata.columns}
-    coords["channel"] = ["red", "green", "blue"]
-    images = xr.DataArray(
-        stimuli.images, dims=("presentation", "channel", "y", "x"), coords=coords, name="images"
-    )
-    return images.to_dataset().assign_attrs(categories=json.dumps(list(stimuli.categories)))
+def demo_config(*, quick=False, seed=0, device="auto", batch_size=None):
+    """The demo experiment, adjusted for a quick run, a seed and a device.
+
+    Parameters
+    ----------
+    quick : bool, default=False
+        The small world (40 stimuli) and fewer resamples.
+    seed : int, default=0
+    device : str, default="auto"
+    batch_size : int, optional
+        Stimuli per forward pass of the network; default the experiment's.
+
+    Returns
+    -------
+    config : dict
+        Ready for :func:`neuroalign.experiment.run_experiment`.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``experiments/demo.yaml`` is not next to the package (a source checkout).
+    """
+    import yaml
+
+    if not DEMO_EXPERIMENT.is_file():
+        raise FileNotFoundError(
+            f"The demo experiment {str(DEMO_EXPERIMENT)!r} is missing; run the demo from a "
+            "source checkout of neuroalign (git clone, then `make demo`)."
+        )
+    config = copy.deepcopy(yaml.safe_load(DEMO_EXPERIMENT.read_text()))
+    config["seed"], config["device"] = seed, device
+    for source in config["sources"].values():
+        if source.get("adapter") == "synthetic":
+            source["options"] = {**source.get("options", {}), "seed": seed, "quick": quick}
+    if batch_size is not None:
+        for model in config["models"].values():
+            model["batch_size"] = batch_size
+    if quick:
+        for analysis in config["analyses"]:
+            for key, value in _QUICK.items():
+                if key in analysis:
+                    analysis[key] = value
+    return config
+
+
+def _mean_profile(table, method, metric, source):
+    rows = table[
+        (table["method"] == method)
+        & (table["metric"] == metric)
+        & (table["source"] == source)
+        & table["time"].isna()
+    ]
+    return rows.groupby(["region", "layer"], sort=False)["score"].mean().unstack("layer")
+
+
+def check_ground_truth(table, *, layers, truth):
+    """Check demo results against the synthetic world's ground truth.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The demo's result table.
+    layers : sequence of str
+        The network's layers, shallow to deep.
+    truth : GroundTruth
+        Of the synthetic world (``data_adapters.synthetic.GroundTruth``).
+
+    Returns
+    -------
+    checks : dict of str to dict
+        Per check: ``passed`` (bool) and the numbers behind it:
+
+        - ``fmri_<method>``: the best layer (mean over subjects) of every fMRI ROI;
+          passes when ROIs driven by the early stage peak in the first half of the
+          network, those driven by the late stage in its last two layers, and the
+          early ROI's best layer comes before the late ROI's;
+        - ``spikes_<method>``: the same for the V1, V4 and IT units;
+        - ``eeg_latency``: fusion peak time of each fMRI ROI; passes when the early ROI
+          peaks before the late ROI, each within 50 ms of its M/EEG source latency.
+    """
+    order = list(layers)
+    checks = {}
+    regions_by_source = {"fmri": truth.fmri_regions, "spikes": truth.spike_regions}
+    for source, stages in regions_by_source.items():
+        for method, metric in (("encoding", "pearson"), ("rsa", "rho_a")):
+            profile = _mean_profile(table, method, metric, source)
+            if profile.empty:
+                continue
+            best = {region: str(profile.loc[region].idxmax()) for region in profile.index}
+            position = {region: order.index(layer) for region, layer in best.items()}
+            early = [r for r in best if stages.get(r) == "early"]
+            late = [r for r in best if stages.get(r) == "late"]
+            passed = (
+                all(position[r] <= (len(order) - 1) // 2 for r in early)
+                and all(position[r] >= len(order) - 2 for r in late)
+                and all(position[e] < position[lt] for e in early for lt in late)
+            )
+            checks[f"{source}_{method}"] = {"passed": bool(passed), "best_layer": best}
+    fusion = table[table["method"] == "fusion"]
+    if not fusion.empty:
+        curves = fusion.groupby(["region", "time"])["score"].mean().unstack("time")
+        peaks = {region: float(curves.loc[region].idxmax()) for region in curves.index}
+        latency = {stage: truth.source_latencies[stage] for stage in ("early", "late")}
+        region_of = {
+            stage: [r for r in peaks if truth.fmri_regions.get(r) == stage] for stage in latency
+        }
+        passed = all(
+            abs(peaks[r] - latency[stage]) <= 0.05 for stage in latency for r in region_of[stage]
+        ) and all(peaks[e] < peaks[lt] for e in region_of["early"] for lt in region_of["late"])
+        checks["eeg_latency"] = {
+            "passed": bool(passed),
+            "peak_time": peaks,
+            "source_latency": latency,
+        }
+    return checks
 
 
 def _check_out(out, overwrite):
@@ -62,40 +172,29 @@ def _check_out(out, overwrite):
             f"{str(out)!r} already holds results; pass --overwrite (overwrite=True) to replace "
             "them, or choose another --out."
         )
-    out.mkdir(parents=True, exist_ok=True)
 
 
-def _manifest(*, seed, quick, device, files, seconds, truth):
-    return {
-        "neuroalign": __version__,
-        "python": platform.python_version(),
-        "packages": {name: package_version(name) for name in CORE_PACKAGES},
-        "seed": seed,
-        "quick": quick,
-        "device": str(device),
-        "files": [str(f) for f in files],
-        "seconds": seconds,
-        "ground_truth": truth,
-    }
-
-
-def run_demo(out, *, quick=False, seed=0, device="auto", batch_size=64, overwrite=False):
-    """Generate the synthetic world, extract the default model's activations, save both.
+def run_demo(
+    out, *, quick=False, seed=0, device="auto", batch_size=None, overwrite=False, progress=True
+):
+    """Run the synthetic study, write its results, figures and report, check the truth.
 
     Parameters
     ----------
     out : str or path-like
         Output folder; created if needed.
     quick : bool, default=False
-        A smaller world (a check that runs in well under 2 minutes on 2 CPU cores).
+        A smaller world and fewer resamples (well under 2 minutes on 2 CPU cores).
     seed : int, default=0
-        Seed of the world.
+        Seed of the world and of every resampling.
     device : str or torch.device, default="auto"
-        Where the network runs.
-    batch_size : int, default=64
-        Stimuli per forward pass.
+        Where the network and the analyses run.
+    batch_size : int, optional
+        Stimuli per forward pass of the network.
     overwrite : bool, default=False
         Replace results already in ``out``.
+    progress : bool, default=True
+        Show a progress bar over units.
 
     Returns
     -------
@@ -108,60 +207,34 @@ def run_demo(out, *, quick=False, seed=0, device="auto", batch_size=64, overwrit
     """
     from data_adapters import synthetic
     from data_adapters.activations import extract
-    from neuroalign._backend import resolve_device
-    from neuroalign.models import DEFAULT_LAYERS, default_model
+    from neuroalign.experiment import run_experiment
+    from neuroalign.models import DEFAULT_LAYERS
 
     out = Path(out)
     _check_out(out, overwrite)
-    device = resolve_device(device)
-    seconds, files = {}, []
-
-    def write(data, relative):
-        files.append(save(data, out / relative, overwrite=True).relative_to(out))
-
-    start = time.perf_counter()
-    world = synthetic.make_world(seed=seed, quick=quick)
-    seconds["world"] = time.perf_counter() - start
-
-    start = time.perf_counter()
-    stimuli_path = out / "stimuli.nc"
-    _stimulus_dataset(world.stimuli).to_netcdf(stimuli_path, engine="h5netcdf")
-    files.append(stimuli_path.relative_to(out))
-    for subject, recording in world.fmri.items():
-        write(recording, f"recordings/fmri_{subject}.nc")
-    for name in ("eeg", "meg", "spikes"):
-        write(getattr(world, name), f"recordings/{name}.nc")
-    seconds["save_recordings"] = time.perf_counter() - start
-
-    start = time.perf_counter()
-    layers = extract(
-        default_model(device=device),
-        world.stimuli,
-        DEFAULT_LAYERS,
-        batch_size=batch_size,
-        device=device,
-        model_name=MODEL_NAME,
+    run = run_experiment(
+        demo_config(quick=quick, seed=seed, device=str(device), batch_size=batch_size),
+        out=out,
+        overwrite=overwrite,
+        adapters={"synthetic": synthetic.load},
+        extractor=extract,
+        progress=progress,
     )
-    seconds["extract"] = time.perf_counter() - start
-    write(layers, f"activations/{MODEL_NAME}.zarr")
-
-    manifest = _manifest(
-        seed=seed,
-        quick=quick,
-        device=device,
-        files=files,
-        seconds={k: round(v, 3) for k, v in seconds.items()},
-        truth=world.truth.to_dict(),
+    truth = synthetic.GroundTruth()
+    checks = check_ground_truth(run.result.table, layers=DEFAULT_LAYERS, truth=truth)
+    record = {"seed": seed, "quick": quick, "ground_truth": truth.to_dict(), "checks": checks}
+    (out / "ground_truth.json").write_text(json.dumps(record, indent=2, default=_json_default))
+    files = [Path("results.csv"), Path("run.json"), Path("ground_truth.json")]
+    files += [path.relative_to(out) for path in run.figures]
+    if run.report is not None:
+        files.append(run.report.relative_to(out))
+    logger.info("demo finished in %.1f s", run.seconds)
+    return DemoResult(
+        out=out, files=files, seconds=run.seconds, checks=checks, table=run.result.table
     )
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=_json_default))
-    files.append(Path("manifest.json"))
-    logger.info("demo finished in %.1f s", sum(seconds.values()))
-    return DemoResult(out=out, files=files, seconds=seconds)
 
 
 def _json_default(value):
     if isinstance(value, np.generic):
         return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"Cannot encode {type(value).__name__} in the manifest.")
+    raise TypeError(f"Cannot encode {type(value).__name__} as JSON.")

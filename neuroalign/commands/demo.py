@@ -7,8 +7,9 @@ from neuroalign.commands._arguments import positive_int
 NAME = "demo"
 HELP = "run the synthetic study end to end and write its results"
 DESCRIPTION = (
-    "Generate the synthetic world, extract the default network's activations and save "
-    "them next to the simulated recordings."
+    "Run experiments/demo.yaml on the built-in synthetic world: the default network's layers "
+    "against simulated fMRI, EEG and spiking subjects (encoding, RSA, EEG-fMRI fusion), with "
+    "the result table, figures and an HTML report, checked against the world's ground truth."
 )
 
 
@@ -37,14 +38,14 @@ def add_arguments(parser):
     parser.add_argument(
         "--batch-size",
         type=positive_int,
-        default=64,
-        help="stimuli per forward pass (default: %(default)s)",
+        default=None,
+        help="stimuli per forward pass (default: the experiment's)",
     )
     parser.add_argument("--overwrite", action="store_true", help="replace results already in --out")
 
 
 def run(args):
-    """Run the demo and list the files it wrote.
+    """Run the demo, list the files it wrote and the ground-truth checks.
 
     Parameters
     ----------
@@ -64,7 +65,11 @@ def run(args):
         batch_size=args.batch_size,
         overwrite=args.overwrite,
     )
-    print(f"Demo results written to {result.out}:")
+    print(f"Demo results written to {result.out} in {result.seconds:.0f} s:")
     for path in result.files:
         print(f"  {path}")
+    print("Ground truth of the synthetic world:")
+    for name, check in result.checks.items():
+        details = {k: v for k, v in check.items() if k != "passed"}
+        print(f"  {name}: {'recovered' if check['passed'] else 'NOT recovered'} {details}")
     return 0
