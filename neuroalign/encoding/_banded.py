@@ -298,7 +298,7 @@ class _Spaces:
         return _Fold(
             train,
             test,
-            ((self.X[test] - mean) @ DV).to(dtype),
+            (self.X[test] - mean) @ DV,
             eigenvalues,
             (train_block @ DV).T.to(dtype),
             fit_intercept=self.fit_intercept,
@@ -316,7 +316,7 @@ class _Spaces:
         return _Fold(
             train,
             test,
-            (K_test @ U).to(dtype),
+            K_test @ U,
             eigenvalues,
             U.T.to(dtype),
             fit_intercept=self.fit_intercept,

@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 from neuroalign._backend import plan_batches, resolve_device, resolve_dtype, to_tensor
 from neuroalign._validation import check_option
 from neuroalign.encoding._cv import make_folds
+from neuroalign.encoding._sweep import PartialFractions
 from neuroalign.exceptions import DimensionError, NeuroalignWarning
 
 __all__ = ["RidgeCVResult", "SCORINGS", "solve_ridge_cv"]
@@ -120,16 +121,22 @@ def _check_alphas(alphas):
 
 
 class _Fold:
-    """One fold's decomposition: test basis ``A``, eigenvalues ``s``, target projection."""
+    """One fold's decomposition: test basis ``A``, eigenvalues ``s``, target projection.
+
+    ``test_basis`` arrives in float64 and is kept in ``dtype`` for the sweeps; the
+    float64 copy serves once, to build the fold's :class:`PartialFractions`.
+    """
 
     def __init__(self, train, test, test_basis, eigenvalues, projector, *, fit_intercept, dual):
         self.train = train
         self.test = test
-        self.test_basis = test_basis
+        self.test_basis = test_basis.to(projector.dtype)
         self.eigenvalues = eigenvalues
         self.projector = projector
         self.fit_intercept = fit_intercept
         self.dual = dual
+        self._test_basis64 = test_basis
+        self._fractions = {}
 
     def project(self, Y):
         """``B`` (rank × n_targets) for targets ``Y`` (all samples)."""
@@ -141,6 +148,18 @@ class _Fold:
     def offset(self, Y):
         """What the intercept adds to every validation prediction (training-target means)."""
         return Y[self.train].mean(0) if self.fit_intercept else torch.zeros_like(Y[0])
+
+    def fractions(self, inverse, *, centered):
+        """The fold's :class:`PartialFractions` for a sweep, or None for the direct one."""
+        if centered not in self._fractions:
+            self._fractions[centered] = PartialFractions.build(
+                self._test_basis64,
+                self.eigenvalues,
+                float(inverse.min()),
+                centered=centered,
+                n_alphas=inverse.shape[0],
+            )
+        return self._fractions[centered]
 
 
 def _center_scale(X, rows, fit_intercept, standardize):
@@ -168,7 +187,7 @@ def _primal_fold(X64, train, test, fit_intercept, standardize, dtype):
     return _Fold(
         train,
         test,
-        test_basis.to(dtype),
+        test_basis,
         eigenvalues,
         projector.to(dtype),
         fit_intercept=fit_intercept,
@@ -192,7 +211,7 @@ def _dual_fold(gram, train, test, fit_intercept, dtype):
     return _Fold(
         train,
         test,
-        (test_kernel @ U).to(dtype),
+        test_kernel @ U,
         eigenvalues,
         U.T.to(dtype),
         fit_intercept=fit_intercept,
@@ -210,27 +229,43 @@ def _scaled_gram(X64, train, fit_intercept, standardize):
 def _sweep_scores(fold, inverse, Y, scoring):
     """Validation scores (n_alphas, n_targets) of every alpha on one fold.
 
-    ``inverse`` is (n_alphas, rank): ``1 / (s + alpha)`` for each alpha. The stacked
-    predictions of all alphas are the one large product; for Pearson scores the cross
-    term with the targets comes from ``Aᵀ Y_test`` rather than from the prediction block.
+    ``inverse`` is (n_alphas, rank): ``1 / (s + alpha)`` for each alpha. The cross term
+    with the targets comes from ``Aᵀ Y_test``; the squared norms of the predictions
+    from the fold's partial fractions (see :mod:`neuroalign.encoding._sweep`) or, where
+    those do not pay, from the stacked predictions of all alphas.
     """
     B = fold.project(Y)
-    n_alphas, rank = inverse.shape
-    stacked = (fold.test_basis[None] * inverse[:, None, :]).reshape(-1, rank)
-    pred = (stacked @ B).reshape(n_alphas, len(fold.test), -1)
     Y_test = Y[fold.test] - fold.offset(Y)
-    if scoring == "pearson":
+    centered = scoring == "pearson"
+    if centered:
         Y_test = Y_test - Y_test.mean(0)
-        cross = inverse @ (B * (fold.test_basis.T @ Y_test))
-        pred -= pred.mean(1, keepdim=True)
-        spread = torch.linalg.vector_norm(pred, dim=1) * torch.linalg.vector_norm(Y_test, dim=0)
+    cross = inverse @ (B * (fold.test_basis.T @ Y_test))
+    fractions = fold.fractions(inverse, centered=centered)
+    if fractions is None:
+        norms = _stacked_norms(fold, inverse, B, centered)
+    else:
+        norms = fractions.norms(inverse, B).to(Y.dtype)
+    targets = torch.linalg.vector_norm(Y_test, dim=0)
+    if centered:
+        spread = norms.clamp_min(0).sqrt() * targets
         return torch.where(spread > 0, cross / spread.clamp_min(1e-30), 0.0)
-    residual = torch.linalg.vector_norm(pred.sub_(Y_test), dim=1) ** 2
+    residual = (targets.double() ** 2 - 2 * cross.double() + norms.double()).clamp_min(0)
+    residual = residual.to(Y.dtype)
     if scoring == "neg_mse":
         return -residual / len(fold.test)
     total = torch.linalg.vector_norm(Y_test - Y_test.mean(0), dim=0) ** 2
     perfect = (residual == 0).to(residual.dtype)
     return torch.where(total > 0, 1 - residual / total.clamp_min(1e-30), perfect)
+
+
+def _stacked_norms(fold, inverse, B, centered):
+    """``||A diag(w_a) B||²`` from the stacked predictions of all alphas (n_alphas, n_targets)."""
+    n_alphas, rank = inverse.shape
+    stacked = (fold.test_basis[None] * inverse[:, None, :]).reshape(-1, rank)
+    pred = (stacked @ B).reshape(n_alphas, len(fold.test), -1)
+    if centered:
+        pred -= pred.mean(1, keepdim=True)
+    return torch.linalg.vector_norm(pred, dim=1) ** 2
 
 
 class _Refit:
