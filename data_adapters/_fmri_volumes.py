@@ -135,11 +135,11 @@ def to_nifti(scores, reference=None, *, path=None):
     --------
     >>> import numpy as np, xarray as xr
     >>> from data_adapters.fmri import to_nifti
-    >>> s = xr.DataArray([0.5, 0.2], dims="neuroid", coords={"x": ("neuroid", [0, 1]),
+    >>> s = xr.DataArray([0.5, 0.25], dims="neuroid", coords={"x": ("neuroid", [0, 1]),
     ...     "y": ("neuroid", [0, 0]), "z": ("neuroid", [0, 0])},
     ...     attrs={"volume_shape": "[2, 1, 1]", "affine": str(np.eye(4).tolist())})
     >>> to_nifti(s).get_fdata().ravel().tolist()
-    [0.5, 0.2]
+    [0.5, 0.25]
     """
     nib = nibabel()
     if "neuroid" not in scores.dims or not {"x", "y", "z"} <= set(scores.coords):

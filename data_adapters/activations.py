@@ -6,6 +6,7 @@ neuroalign schema (see DESIGN.md §1). :func:`list_layers` lists the names to as
 """
 
 import contextlib
+import functools
 import itertools
 import json
 import logging
@@ -21,6 +22,8 @@ import xarray as xr
 import zarr
 from tqdm.auto import tqdm
 
+from data_adapters import cache
+from data_adapters.reduce import make_reducer
 from neuroalign._backend import resolve_device
 from neuroalign._validation import check_option, check_positive_int, close_matches_hint
 from neuroalign.data import activations
@@ -53,6 +56,9 @@ def extract(
     pool="flatten",
     store=None,
     model_name=None,
+    reduce=None,
+    cache_dir=None,
+    preprocessing=None,
     progress=True,
 ):
     """Run a network over stimuli and collect the activations of several layers.
@@ -105,6 +111,23 @@ def extract(
         again. If the run fails, the store is removed.
     model_name : str, optional
         Stored as ``attrs["model"]``; default: the model's class name.
+    reduce : dict, optional
+        Reduce every layer on the fly, batch by batch, before it is stored:
+        ``{"method": "sparse_random_projection" | "pca", "n_components": k, "seed": 0,
+        "n_fit": 1000}`` (see :mod:`data_adapters.reduce`; PCA runs a first pass over
+        a seeded subset of ``n_fit`` stimuli). Stored as ``attrs["reduce"]`` (JSON).
+    cache_dir : str or path-like, optional
+        Reuse activations across runs: the result is stored in
+        ``<cache_dir>/<key>.zarr``, where ``key`` hashes the weights, the model class,
+        the layers, the stimulus ids and contents, ``transform`` (its qualified name and
+        ``repr``), ``pool``, ``reduce``, ``model_name`` and ``preprocessing``. A later
+        call with the same key reads the store (lazily) without running the model.
+        Stores are written under a temporary name and renamed when complete, so an
+        interrupted run leaves no partial entry. Not combined with ``store``.
+    preprocessing : dict or str, optional
+        Extra description of how stimuli were prepared that ``transform``'s ``repr``
+        does not show (e.g. ``{"resize": 224, "normalize": "imagenet"}``); part of the
+        cache key.
     progress : bool, default=True
         Show a progress bar.
 
@@ -168,13 +191,66 @@ def extract(
     if not callable(pool):
         check_option("pool", pool, POOLS)
     batch_size = check_positive_int("batch_size", batch_size)
+    reducer = make_reducer(reduce)
     items, ids = _resolve_stimuli(stimuli, stimulus_ids)
-    n_stimuli = len(ids)
     meta = {
         "model": model_name or type(model).__name__,
         "source": _source_of(model),
         "pool": pool if isinstance(pool, str) else getattr(pool, "__name__", repr(pool)),
+        "reduce": None if reducer is None else json.dumps(reducer.spec()),
     }
+    run = functools.partial(
+        _run,
+        model,
+        items,
+        ids,
+        layers,
+        pool=pool,
+        batch_size=batch_size,
+        device=device,
+        transform=transform,
+        meta=meta,
+        reducer=reducer,
+        progress=progress,
+    )
+    if cache_dir is None:
+        return run(store=store)
+    if store is not None:
+        raise ValueError(
+            "Pass either 'store' or 'cache_dir', not both; the cache names its own stores."
+        )
+    description = {
+        "transform": None if transform is None else _describe(transform),
+        "meta": meta,
+        "preprocessing": preprocessing,
+    }
+    key = cache.activation_key(model, items, ids, layers, preprocessing=description)
+    final = cache.cache_path(cache_dir, key)
+    if final.exists():
+        logger.info("Reading cached activations from %s.", final)
+        return _open_store(final)
+    partial = cache.temporary_path(cache_dir, key)
+    run(store=partial)
+    return _open_store(cache.commit(partial, final))
+
+
+def _run(
+    model,
+    items,
+    ids,
+    layers,
+    *,
+    pool,
+    batch_size,
+    device,
+    transform,
+    store,
+    meta,
+    reducer,
+    progress,
+):
+    """The extraction loop of :func:`extract` (arguments already validated)."""
+    n_stimuli = len(ids)
     target = resolve_device(device)
     sink = _MemorySink(ids, meta) if store is None else _ZarrSink(store, ids, meta, batch_size)
     logger.info(
@@ -191,6 +267,14 @@ def extract(
             _Recorder(model, layers, _pooler(pool)) as recorder,
             tqdm(total=n_stimuli, desc=meta["model"], unit="stimulus", disable=not progress) as bar,
         ):
+            if reducer is not None and reducer.needs_fit:
+                fit_rows = reducer.fit_rows(n_stimuli)
+                for start in range(0, len(fit_rows), batch_size):
+                    rows = fit_rows[start : start + batch_size]
+                    batch = _to_device(_collate(items, rows, transform), run_device, input_dtype)
+                    for layer, (block, _) in recorder.run(batch)[0].items():
+                        reducer.partial_fit(layer, block)
+                reducer.finish_fit()
             for start in range(0, n_stimuli, batch_size):
                 rows = slice(start, min(start + batch_size, n_stimuli))
                 batch = _to_device(_collate(items, rows, transform), run_device, input_dtype)
@@ -205,6 +289,8 @@ def extract(
                             stacklevel=2,
                         )
                 for layer, (block, output_shape) in outputs.items():
+                    if reducer is not None:
+                        block = reducer.transform(layer, block)
                     sink.write(layer, rows, _check_block(layer, block, rows, sink), output_shape)
                 bar.update(rows.stop - rows.start)
         return sink.finish(order)
@@ -475,8 +561,9 @@ def _collate(items, rows, transform):
     """One batch of model inputs: a tensor, or a dict of tensors."""
     if transform is None and isinstance(items, (np.ndarray, torch.Tensor)):
         return _as_input(items[rows])
+    indices = range(rows.start, rows.stop) if isinstance(rows, slice) else rows
     inputs = []
-    for index in range(rows.start, rows.stop):
+    for index in indices:
         item = items[index] if transform is None else transform(items[index])
         inputs.append(_as_input(item, f"stimulus {index}"))
     try:
@@ -485,7 +572,7 @@ def _collate(items, rows, transform):
         return torch.stack(inputs)
     except (RuntimeError, KeyError) as err:
         raise ValueError(
-            f"Stimuli {rows.start}..{rows.stop - 1} cannot be stacked into one batch ({err}). "
+            f"Stimuli {indices[0]}..{indices[-1]} cannot be stacked into one batch ({err}). "
             "Make 'transform' return inputs of one shape and, for dicts, the same keys "
             "(resize or crop images, pad tokens to a fixed length)."
         ) from err
@@ -541,6 +628,8 @@ def _layer_array(values, stimulus_ids, layer, meta, output_shape):
     """One layer in the neuroalign schema, with extraction provenance in attrs."""
     da = activations(values, stimulus_ids, model=meta["model"], layer=layer, source=meta["source"])
     da.attrs.update(pool=meta["pool"], output_shape=list(output_shape))
+    if meta["reduce"] is not None:
+        da.attrs["reduce"] = meta["reduce"]
     return da
 
 
@@ -616,14 +705,27 @@ class _ZarrSink:
     def finish(self, order):
         self.root.attrs[LAYER_ORDER_ATTR] = json.dumps(order)
         zarr.consolidate_metadata(self.path)
-        return {
-            layer: from_dataset(
-                xr.open_dataset(
-                    self.path, group=layer, engine="zarr", chunks=None, consolidated=True
-                )
-            )
-            for layer in order
-        }
+        return _open_store(self.path)
 
     def discard(self):
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _open_store(path):
+    """The layers of a store written by :class:`_ZarrSink`, read lazily, in layer order."""
+    order = json.loads(zarr.open_group(path, mode="r").attrs[LAYER_ORDER_ATTR])
+    return {
+        layer: from_dataset(
+            xr.open_dataset(path, group=layer, engine="zarr", chunks=None, consolidated=True)
+        )
+        for layer in order
+    }
+
+
+def _describe(transform):
+    """What identifies a transform in a cache key: its qualified name, and its repr when
+    that shows its settings (not a default repr with a memory address)."""
+    name = getattr(transform, "__qualname__", type(transform).__qualname__)
+    text = repr(transform)
+    settings = "" if " at 0x" in text else f": {text}"
+    return f"{getattr(transform, '__module__', '')}.{name}{settings}"
