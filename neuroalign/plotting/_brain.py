@@ -8,6 +8,8 @@ from neuroalign.plotting._common import colours
 __all__ = ["plot_best_layer_map", "plot_brain_map", "plot_surface_map"]
 
 _OFFLINE_MESHES = ("fsaverage5",)
+# Figure area of nilearn's slices and colour bar; the strip on the right holds its label.
+_SLICER_RECT = (0.0, 0.0, 0.94, 1.0)
 _HEMISPHERES = {"left": "left", "lh": "left", "l": "left", "right": "right", "rh": "right"}
 
 
@@ -147,6 +149,7 @@ def plot_brain_map(
         display_mode=display_mode,
         cut_coords=cut_coords,
         figure=figure,
+        axes=_SLICER_RECT,
         title=title,
         draw_cross=False,
         black_bg=False,
@@ -167,6 +170,26 @@ def _background(bg_img):
         datasets = import_optional("nilearn.datasets", extra="fmri", feature="Brain maps")
         return datasets.load_mni152_template()
     return bg_img
+
+
+def best_layer_codes(scores, *, min_score=None):
+    """1 + index of the best layer per neuroid; 0 where no score is finite or above ``min_score``.
+
+    Parameters
+    ----------
+    scores : array of shape (n_layers, n_neuroids)
+    min_score : float, optional
+
+    Returns
+    -------
+    codes : numpy.ndarray of float of shape (n_neuroids,)
+    """
+    values = np.asarray(scores, float)
+    finite = np.where(np.isfinite(values), values, -np.inf)
+    keep = np.isfinite(values).any(0)
+    if min_score is not None:
+        keep &= finite.max(0) >= min_score
+    return np.where(keep, finite.argmax(0) + 1.0, 0.0)
 
 
 def plot_best_layer_map(
@@ -235,14 +258,8 @@ def plot_best_layer_map(
             raise ValueError(f"'layer_order' names {unknown}, which are not in {layers}.")
         layers = list(layer_order)
         scores = scores.sel(layer=layers)
-    values = np.asarray(scores.transpose("layer", ...).values, float).reshape(len(layers), -1)
-    valid = np.isfinite(values).any(0)
-    best = np.where(valid, np.nanargmax(np.where(np.isfinite(values), values, -np.inf), 0), -1)
-    keep = valid.copy()
-    if min_score is not None:
-        keep &= np.nanmax(np.where(np.isfinite(values), values, -np.inf), 0) >= min_score
     category = xr.DataArray(
-        np.where(keep, best + 1.0, 0.0),
+        best_layer_codes(scores.transpose("layer", ...).values, min_score=min_score),
         dims="neuroid",
         coords={c: scores[c] for c in "xyz" if c in scores.coords},
     )
@@ -264,6 +281,7 @@ def plot_best_layer_map(
         display_mode=display_mode,
         cut_coords=cut_coords,
         figure=figure,
+        axes=_SLICER_RECT,
         title=title,
         draw_cross=False,
         black_bg=False,

@@ -35,6 +35,7 @@ def _from_table(table, x, order, filters):
     rows = select_rows(table, filters, unique=("method", "metric"))
     labels = ordered_levels(rows[x].astype(str), order, name="order")
     rows = rows.assign(**{x: rows[x].astype(str)})
+    _check_one_row_per_subject(rows, x)
     score, low, high = np.full((3, len(labels)), np.nan)
     for i, label in enumerate(labels):
         group = rows[rows[x] == label]
@@ -62,6 +63,26 @@ def _from_table(table, x, order, filters):
         "ylabel": metric_label(metric, method),
     }
     return bars
+
+
+def _check_one_row_per_subject(rows, x):
+    """Each bar averages one row per subject; other varying columns would be mixed in."""
+    keys = [x, "subject"] if "subject" in rows.columns else [x]
+    duplicated = rows.duplicated(keys, keep=False)
+    if not duplicated.any():
+        return
+    clash = rows[duplicated]
+    varying = [
+        c
+        for c in ("model", "layer", "region", "source", "time")
+        if c in clash.columns and c != x and clash.groupby(keys)[c].nunique().max() > 1
+    ]
+    example = {c: list(dict.fromkeys(clash[c].astype(str)))[:4] for c in varying}
+    raise ValueError(
+        f"'result_or_table' has several rows per {x!r} and subject, which differ in "
+        f"{varying or 'other columns'} ({example}); select the rows to compare first, e.g. "
+        f"table[table[{(varying or ['region'])[0]!r}] == ...] or region=..."
+    )
 
 
 def _pairwise_matrix(pairwise, labels):

@@ -1,0 +1,89 @@
+import numpy as np
+import pytest
+import xarray as xr
+
+from neuroalign.plotting import plot_generalization_matrix, plot_time_course
+from neuroalign.stats import cluster_test
+
+TIMES = np.round(np.arange(-0.1, 0.5, 0.01), 3)
+
+
+@pytest.fixture
+def curves(rng):
+    peaks = np.stack([np.exp(-((TIMES - 0.1) ** 2) / 0.002), np.exp(-((TIMES - 0.2) ** 2) / 0.004)])
+    return xr.DataArray(
+        peaks + rng.normal(0, 0.05, peaks.shape),
+        dims=("region", "time"),
+        coords={"region": ["early", "late"], "time": TIMES},
+    )
+
+
+def _bars(ax):
+    """Cluster bars: horizontal 2-point lines below the curves, as (x0, x1) spans."""
+    return [
+        tuple(line.get_xdata())
+        for line in ax.get_lines()
+        if len(line.get_xdata()) == 2 and line.get_linewidth() == 3
+    ]
+
+
+def test_curves_bands_and_cluster_bars(curves, layout_checker):
+    ci = {r: (curves.sel(region=r) - 0.1, curves.sel(region=r) + 0.1) for r in ["early", "late"]}
+    mask = xr.zeros_like(curves, dtype=bool)
+    mask.loc[{"region": "early", "time": slice(0.05, 0.15)}] = True
+    figure = plot_time_course(curves, ci=ci, clusters=mask, chance=0.0, ylabel="ρ (unitless)")
+    ax = figure.axes[0]
+    early = next(line for line in ax.get_lines() if line.get_label() == "early")
+    np.testing.assert_array_equal(early.get_xdata(), TIMES)
+    np.testing.assert_array_equal(early.get_ydata(), curves.sel(region="early"))
+    assert _bars(ax) == [(pytest.approx(0.045), pytest.approx(0.155))]  # half a sample padding
+    assert len(ax.collections) == 2  # one CI band per curve
+    assert ax.get_xlabel() == "time (s)" and ax.get_ylabel() == "ρ (unitless)"
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["early", "late", "chance", "significant"]
+    layout_checker(figure)
+
+
+def test_cluster_result_marks_its_significant_cluster(curves, rng):
+    statistic = curves.sel(region="late").values * 10
+    null = rng.normal(size=(200, len(TIMES)))
+    result = cluster_test(statistic, null, threshold=3.0, tail=1)
+    figure = plot_time_course(curves.sel(region="late"), clusters=result)
+    (start, stop), *_ = _bars(figure.axes[0])
+    significant = TIMES[result.significant()]
+    assert start == pytest.approx(significant.min() - 0.005)
+    assert stop == pytest.approx(significant.max() + 0.005)
+    legend = [t.get_text() for t in figure.axes[0].get_legend().get_texts()]
+    assert "significant cluster (p < 0.05)" in legend
+
+
+def test_time_course_errors(curves):
+    with pytest.raises(ValueError, match="'time' dimension"):
+        plot_time_course(curves.rename(time="t"))
+    with pytest.raises(ValueError, match=r"name curves \['V1'\]"):
+        plot_time_course(curves, ci={"V1": (0, 1)})
+
+
+def test_generalization_matrix(rng, layout_checker):
+    values = 0.5 + 0.3 * np.exp(-((TIMES[:, None] - TIMES[None]) ** 2) / 0.003)
+    tgm = xr.DataArray(
+        values + rng.normal(0, 0.02, values.shape),
+        dims=("train_time", "test_time"),
+        coords={"train_time": TIMES, "test_time": TIMES},
+    )
+    figure = plot_generalization_matrix(
+        tgm, significant=tgm > 0.7, chance=0.5, label="accuracy (proportion)"
+    )
+    ax, colorbar = figure.axes
+    np.testing.assert_array_equal(ax.images[0].get_array(), tgm.values)
+    low, high = ax.images[0].get_clim()
+    assert (low + high) / 2 == pytest.approx(0.5)  # diverging scale centred on chance
+    assert ax.get_xlabel() == "testing time (s)" and ax.get_ylabel() == "training time (s)"
+    assert colorbar.get_ylabel() == "accuracy (proportion)"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "diagonal",
+        "significant cluster",
+    ]
+    layout_checker(figure)
+    with pytest.raises(ValueError, match="pass train_times= and test_times="):
+        plot_generalization_matrix(values)
