@@ -19,6 +19,7 @@ compute dtype (float32 by default).
 """
 
 import dataclasses
+import functools
 import logging
 import warnings
 
@@ -40,7 +41,7 @@ SCORINGS = ("pearson", "r2", "neg_mse")
 METHODS = ("auto", "primal", "dual")
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class RidgeCVResult:
     """Output of :func:`solve_ridge_cv` (tensors on the CPU).
 
@@ -48,7 +49,9 @@ class RidgeCVResult:
     ----------
     coef : Tensor of shape (n_features, n_targets)
         Weights refit on all samples with each target's best alpha, for the raw
-        (uncentred, unscaled) features.
+        (uncentred, unscaled) features. In the dual form they are computed from
+        ``dual_coef`` on first access (n_features × n_samples × n_targets operations),
+        so a fit that only predicts never pays for them.
     intercept : Tensor of shape (n_targets,)
     best_alphas : Tensor of shape (n_targets,), float64
     cv_scores : Tensor of shape (n_alphas, n_targets)
@@ -56,15 +59,30 @@ class RidgeCVResult:
     alphas : Tensor of shape (n_alphas,), float64
     method : {"primal", "dual"}
     scoring : {"pearson", "r2", "neg_mse"}
+    dual_coef : Tensor of shape (n_samples, n_targets) or None
+        Dual form only: ``coef = dual_basis.T @ dual_coef``.
+    dual_basis : Tensor of shape (n_samples, n_features) or None
+        Dual form only: the training features, centred, and divided by the feature
+        scale twice when ``standardize`` (once for the fit, once to map the weights
+        back to raw features).
     """
 
-    coef: torch.Tensor
+    primal_coef: torch.Tensor | None = dataclasses.field(repr=False)
     intercept: torch.Tensor
     best_alphas: torch.Tensor
     cv_scores: torch.Tensor
     alphas: torch.Tensor
     method: str
     scoring: str
+    dual_coef: torch.Tensor | None = dataclasses.field(default=None, repr=False)
+    dual_basis: torch.Tensor | None = dataclasses.field(default=None, repr=False)
+
+    @functools.cached_property
+    def coef(self):
+        """Tensor of shape (n_features, n_targets): the weights for raw features."""
+        if self.primal_coef is not None:
+            return self.primal_coef
+        return self.dual_basis.T @ self.dual_coef
 
     @property
     def best_scores(self):
@@ -82,7 +100,10 @@ class RidgeCVResult:
         -------
         Y_pred : Tensor of shape (n_samples, n_targets)
         """
-        return to_tensor(X, device="cpu", dtype=self.coef.dtype) @ self.coef + self.intercept
+        X = to_tensor(X, device="cpu", dtype=self.intercept.dtype)
+        if self.primal_coef is None and "coef" not in self.__dict__:
+            return (X @ self.dual_basis.T) @ self.dual_coef + self.intercept
+        return X @ self.coef + self.intercept
 
 
 def _as_matrix(name, values):
@@ -272,24 +293,36 @@ class _Refit:
     """Decomposition of all samples, shared by every chunk of targets.
 
     Weights for target ``j`` are ``back @ (projector @ Yc_j / (s + alpha_j))`` in the
-    centred/scaled feature space, then mapped back to the raw features. The
-    decomposition is float64; the products with the targets run in ``dtype``.
+    centred/scaled feature space, then mapped back to the raw features. In the dual
+    form ``back = basisᵀ U`` and only the dual coefficients ``U @ (...)`` are formed
+    here. The decomposition is float64; the products with the targets run in ``dtype``.
     """
 
     def __init__(self, X64, method, fit_intercept, standardize, dtype):
         rows = torch.arange(X64.shape[0], device=X64.device)
         block, self.mean, self.scale = _center_scale(X64, rows, fit_intercept, standardize)
         self.fit_intercept = fit_intercept
-        if method == "primal":
-            self.eigenvalues, V = _eigh(block.T @ block)
-            projector, back = (block @ V).T, V
-        else:
+        self.dual = method == "dual"
+        if self.dual:
             self.eigenvalues, U = _eigh(block @ block.T)
-            projector, back = U.T, block.T @ U
-        self.projector, self.back = projector.to(dtype), (back / self.scale[:, None]).to(dtype)
+            basis = block / self.scale
+            self.projector, self.back = U.T.to(dtype), U.to(dtype)
+            self.basis = basis.to(dtype)
+            self.mean_response = (basis @ self.mean).to(dtype)
+        else:
+            self.eigenvalues, V = _eigh(block.T @ block)
+            self.projector = (block @ V).T.to(dtype)
+            self.back = (V / self.scale[:, None]).to(dtype)
 
     def weights(self, Y, best_alphas):
-        """Coefficients (n_features, n_targets) and intercepts (n_targets,) for raw X."""
+        """Coefficients and intercepts (n_targets,) for raw X.
+
+        Returns
+        -------
+        coef : Tensor of shape (n_features, n_targets), or (n_samples, n_targets) dual
+            coefficients in the dual form.
+        intercept : Tensor of shape (n_targets,)
+        """
         target_mean = Y.mean(0) if self.fit_intercept else torch.zeros_like(Y[0])
         projected = self.projector @ (Y - target_mean)
         coef = torch.empty((self.back.shape[0], Y.shape[1]), dtype=Y.dtype, device=Y.device)
@@ -297,7 +330,8 @@ class _Refit:
             columns = torch.nonzero(best_alphas == alpha).ravel()
             shrink = (1.0 / (self.eigenvalues + alpha)).to(Y.dtype)
             coef[:, columns] = self.back @ (projected[:, columns] * shrink[:, None])
-        intercept = target_mean.double() - self.mean @ coef.double()
+        offset = self.mean_response @ coef if self.dual else self.mean.to(Y.dtype) @ coef
+        intercept = target_mean.double() - offset.double()
         return coef, intercept.to(Y.dtype)
 
 
@@ -472,7 +506,7 @@ def solve_ridge_cv(
         len(folds),
         device,
     )
-    coef = torch.empty((n_features, n_targets), dtype=dtype)
+    coef = torch.empty((n_samples if method == "dual" else n_features, n_targets), dtype=dtype)
     intercept = torch.empty(n_targets, dtype=dtype)
     cv_scores = torch.empty((len(alphas), n_targets), dtype=dtype)
     best_alphas = torch.empty(n_targets, dtype=torch.float64)
@@ -490,12 +524,15 @@ def solve_ridge_cv(
             intercept[batch] = chunk_intercept.cpu()
             cv_scores[:, batch] = scores.cpu()
             best_alphas[batch] = chunk_alphas.cpu()
+    dual = method == "dual"
     return RidgeCVResult(
-        coef=coef,
+        primal_coef=None if dual else coef,
         intercept=intercept,
         best_alphas=best_alphas,
         cv_scores=cv_scores,
         alphas=torch.as_tensor(alphas),
         method=method,
         scoring=scoring,
+        dual_coef=coef if dual else None,
+        dual_basis=refit.basis.cpu() if dual else None,
     )

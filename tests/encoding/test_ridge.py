@@ -80,6 +80,19 @@ def test_refit_matches_sklearn_ridge(rng, method, standardize):
         np.testing.assert_allclose(result.predict(X_test).numpy()[:, j], expected, rtol=1e-7)
 
 
+@pytest.mark.parametrize("standardize", [False, True])
+def test_dual_form_predicts_from_dual_coefficients_before_forming_weights(rng, standardize):
+    X, Y = _problem(rng, 40, 90, n_targets=5)
+    result = solve_ridge_cv(X, Y, ALPHAS, standardize=standardize, device="cpu", dtype="float64")
+    assert result.method == "dual" and result.dual_coef.shape == (40, 5)
+    X_test = rng.standard_normal((7, 90))
+    from_dual = result.predict(X_test)
+    assert "coef" not in result.__dict__
+    from_weights = torch.as_tensor(X_test) @ result.coef + result.intercept
+    np.testing.assert_allclose(from_dual.numpy(), from_weights.numpy(), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(result.predict(X_test).numpy(), from_dual.numpy(), rtol=1e-9)
+
+
 def test_without_intercept_matches_sklearn(rng):
     X, Y = _problem(rng, 60, 10, n_targets=3)
     result = solve_ridge_cv(X, Y, [1.0], fit_intercept=False, device="cpu", dtype="float64")
