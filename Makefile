@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell printf '%s' '$(TORCH)-$(EXTRAS)' | tr -c 'A-
 DOCS_STAMP := $(VENV)/.installed-docs
 OUT ?= results/demo
 
-.PHONY: env demo demo-quick test lint docs clean
+.PHONY: env demo demo-quick test lint docs browser clean
 
 env: $(STAMP)
 
@@ -33,6 +33,13 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest
+
+# Headless Chromium (Debian's package) for the report's browser test; that test is
+# skipped where Chromium is absent, so this target only tries and says so.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+		&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+		|| echo "chromium not installed: the report's browser test will be skipped"
 
 $(DOCS_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS),docs]"
