@@ -1,0 +1,23 @@
+"""Decoding: brain → stimulus, with batched classifiers over time and identification scores."""
+
+from neuroalign.decoding._identification import (
+    IdentificationResult,
+    pairwise_identification,
+    top_k_accuracy,
+)
+from neuroalign.decoding._labelled import DecodingResult, decode
+from neuroalign.decoding._scoring import SCORINGS, chance_level
+from neuroalign.decoding._time import CLASSIFIERS, TimeDecodingResult, decode_over_time
+
+__all__ = [
+    "CLASSIFIERS",
+    "SCORINGS",
+    "DecodingResult",
+    "IdentificationResult",
+    "TimeDecodingResult",
+    "chance_level",
+    "decode",
+    "decode_over_time",
+    "pairwise_identification",
+    "top_k_accuracy",
+]

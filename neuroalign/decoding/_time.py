@@ -1,0 +1,276 @@
+"""Time-resolved and temporal-generalisation decoding with time as a batch dimension."""
+
+import dataclasses
+
+import numpy as np
+import torch
+
+from neuroalign._backend import plan_batches, resolve_device, resolve_dtype, to_tensor
+from neuroalign._validation import check_option, check_positive_int
+from neuroalign.decoding._checks import check_epochs, check_labels
+from neuroalign.decoding._folds import class_folds
+from neuroalign.decoding._scoring import SCORINGS, chance_level, score_decisions
+from neuroalign.decoding._solvers import fit_linear
+
+__all__ = [
+    "CLASSIFIERS",
+    "TimeDecodingResult",
+    "decode_over_time",
+    "generalization_decisions",
+    "resolve_classifier",
+    "sliding_decisions",
+    "sliding_windows",
+]
+
+CLASSIFIERS = ("ridge", "lda", "logistic")
+
+
+@dataclasses.dataclass(frozen=True)
+class TimeDecodingResult:
+    """Cross-validated decoding scores over time.
+
+    Attributes
+    ----------
+    scores : numpy.ndarray of shape (n_folds, n_times) or (n_folds, n_train_times, n_test_times)
+        Score of every test fold at every (train, test) time; float64.
+    scoring : str
+    classifier : str
+    classes : numpy.ndarray of shape (n_classes,)
+        Labels in the order of the classifier outputs.
+    chance : float
+        Score of a guessing classifier (see :func:`~neuroalign.decoding.chance_level`).
+    folds : list of (numpy.ndarray, numpy.ndarray)
+        Train and test epoch indices of every fold.
+    window : int or None
+        Samples per sliding window; time point ``t`` of the scores is the window
+        starting at sample ``t``.
+    """
+
+    scores: np.ndarray
+    scoring: str
+    classifier: str
+    classes: np.ndarray
+    chance: float
+    folds: list
+    window: int | None = None
+
+    @property
+    def mean(self):
+        """numpy.ndarray of shape (n_times,) or (n_train_times, n_test_times): mean over folds."""
+        return self.scores.mean(0)
+
+    @property
+    def generalize(self):
+        """bool: whether the scores are a train-time x test-time matrix."""
+        return self.scores.ndim == 3
+
+
+def resolve_classifier(classifier):
+    """Solver name and options from a name or a neuroalign decoder instance."""
+    if isinstance(classifier, str):
+        return check_option("classifier", classifier, CLASSIFIERS), {}
+    if hasattr(classifier, "solver_options"):
+        return classifier.solver_options()
+    raise TypeError(
+        f"'classifier' must be one of {list(CLASSIFIERS)} or a neuroalign decoder "
+        f"(RidgeClassifierDecoder, LDADecoder, LogisticDecoder); got {classifier!r}."
+    )
+
+
+def sliding_windows(X, window):
+    """Concatenate ``window`` consecutive samples of every channel as features.
+
+    Parameters
+    ----------
+    X : Tensor of shape (n_epochs, n_channels, n_times)
+    window : int or None
+
+    Returns
+    -------
+    X : Tensor of shape (n_epochs, n_channels * window, n_times - window + 1)
+    """
+    if window is None or window == 1:
+        return X
+    n_times = X.shape[-1]
+    window = check_positive_int("window", window)
+    if window > n_times:
+        raise ValueError(f"'window' must be at most n_times={n_times}; got {window}.")
+    windows = X.unfold(-1, window, 1)
+    return windows.permute(0, 1, 3, 2).reshape(X.shape[0], -1, n_times - window + 1)
+
+
+def sliding_decisions(decision, X):
+    """Decision values at matching train and test times.
+
+    Parameters
+    ----------
+    decision : LinearDecision
+        Batch of ``n_times`` classifiers.
+    X : Tensor of shape (n_times, n_samples, n_features)
+
+    Returns
+    -------
+    decisions : Tensor of shape (n_times, n_samples, n_outputs)
+    """
+    return decision.decisions(X)
+
+
+def generalization_decisions(decision, X, *, max_memory=None):
+    """Decision values of every train-time classifier at every test time, one matmul per chunk.
+
+    Parameters
+    ----------
+    decision : LinearDecision
+        Batch of ``n_train_times`` classifiers.
+    X : Tensor of shape (n_test_times, n_samples, n_features)
+
+    Returns
+    -------
+    decisions : Tensor of shape (n_train_times, n_test_times, n_samples, n_outputs)
+    """
+    n_test_times, n_samples, n_features = X.shape
+    n_train_times, _, n_outputs = decision.weights.shape
+    flat = X.reshape(-1, n_features)
+    weights = decision.weights.to(X.dtype)
+    bias = decision.bias.to(X.dtype)
+    per_item = 2 * X.element_size() * n_test_times * n_samples * n_outputs
+    chunks = []
+    for batch in plan_batches(n_train_times, per_item, max_memory, device=X.device):
+        block = weights[batch].permute(1, 0, 2).reshape(n_features, -1)
+        values = (flat @ block).reshape(n_test_times, n_samples, -1, n_outputs)
+        chunks.append(values.permute(2, 0, 1, 3) + bias[batch, None, None, :])
+    return torch.cat(chunks)
+
+
+def _epochs_tensor(X, window, device, dtype):
+    tensor = to_tensor(X, device=device, dtype=dtype)
+    return sliding_windows(tensor, window).permute(2, 0, 1).contiguous()
+
+
+def decode_over_time(
+    X,
+    y,
+    *,
+    classifier="ridge",
+    cv=5,
+    scoring="roc_auc",
+    generalize=False,
+    window=None,
+    groups=None,
+    seed=None,
+    class_weight=None,
+    standardize=True,
+    device=None,
+    dtype=None,
+    max_memory=None,
+):
+    """Cross-validated decoding at every time point, or across train x test times.
+
+    Every time point is an independent classifier, fitted for all time points of a
+    fold at once (time is a batch dimension). With ``generalize=True`` each
+    classifier is scored at every test time in one matrix product (temporal
+    generalisation). Features are standardised with the training statistics of each
+    fold and time, like ``make_pipeline(StandardScaler(), clf)`` inside
+    ``mne.decoding.SlidingEstimator``.
+
+    Parameters
+    ----------
+    X : array or Tensor of shape (n_epochs, n_channels, n_times)
+    y : array-like of shape (n_epochs,)
+        Class labels (any type, at least 2 classes).
+    classifier : {"ridge", "lda", "logistic"} or decoder, default="ridge"
+        ``RidgeClassifier(alpha=1)``, shrinkage LDA (Ledoit-Wolf) or L2 logistic
+        regression (``C=1``); pass a :class:`RidgeClassifierDecoder`,
+        :class:`LDADecoder` or :class:`LogisticDecoder` to change their options.
+    cv : int or scikit-learn splitter or iterable of (train, test), default=5
+        An int gives stratified folds (grouped when ``groups`` is given), unshuffled
+        unless ``seed`` is set.
+    scoring : {"roc_auc", "accuracy", "balanced_accuracy"}, default="roc_auc"
+        ROC AUC is one-vs-rest and macro-averaged for more than two classes.
+    generalize : bool, default=False
+        Score every train time at every test time.
+    window : int, optional
+        Concatenate this many consecutive samples of every channel as features
+        (sliding window); the result then has ``n_times - window + 1`` time points.
+    groups : array-like of shape (n_epochs,), optional
+        Epochs of one group (e.g. repetitions of one stimulus) stay in one fold.
+    seed : int, optional
+        Shuffle before splitting into folds.
+    class_weight : None or "balanced", default=None
+        ``"balanced"`` weighs samples inversely to their class frequency (equal priors
+        for LDA).
+    standardize : bool, default=True
+    device : {"auto", "cpu", "cuda", ...} or torch.device or None, default=None
+    dtype : str or torch.dtype or None, default=None
+        Dtype of the data and decision values (fits run in float64).
+    max_memory : int or str or None, default=None
+
+    Returns
+    -------
+    result : TimeDecodingResult
+        ``scores`` of shape (n_folds, n_times), or (n_folds, n_times, n_times) when
+        ``generalize``; ``mean`` averages the folds.
+
+    Raises
+    ------
+    ValueError
+        If ``y`` has a single class, a class has fewer epochs (groups) than folds,
+        ``y`` does not have one label per epoch, or an option is unknown.
+
+    See Also
+    --------
+    SlidingDecoder, GeneralizingDecoder : the same fits as scikit-learn estimators.
+    decode : labelled front door for neuroalign responses.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neuroalign.decoding import decode_over_time
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat([0, 1], 20)
+    >>> X = rng.standard_normal((40, 3, 5))
+    >>> X[y == 1, 0, 3:] += 2.0
+    >>> result = decode_over_time(X, y, cv=4, device="cpu")
+    >>> result.scores.shape, bool(result.mean[4] > 0.9), bool(result.mean[0] < 0.8)
+    ((4, 5), True, True)
+    """
+    name, options = resolve_classifier(classifier)
+    check_option("scoring", scoring, SCORINGS)
+    values = check_epochs(X)
+    classes, codes = check_labels(y, values.shape[0])
+    folds = class_folds(codes, classes, cv, groups, seed)
+    device = resolve_device(device)
+    data = _epochs_tensor(values, window, device, resolve_dtype(dtype))
+    labels = torch.as_tensor(codes, device=device)
+    n_classes = len(classes)
+    scores = []
+    for train, test in folds:
+        train_t = torch.as_tensor(train, device=device)
+        test_t = torch.as_tensor(test, device=device)
+        decision = fit_linear(
+            data[:, train_t],
+            labels[train_t],
+            n_classes,
+            classifier=name,
+            class_weight=class_weight,
+            standardize=standardize,
+            max_memory=max_memory,
+            **options,
+        )
+        if generalize:
+            decisions = generalization_decisions(decision, data[:, test_t], max_memory=max_memory)
+        else:
+            decisions = sliding_decisions(decision, data[:, test_t])
+        fold_scores = score_decisions(
+            decisions, labels[test_t], n_classes, scoring, max_memory=max_memory
+        )
+        scores.append(fold_scores.cpu().numpy())
+    return TimeDecodingResult(
+        scores=np.stack(scores),
+        scoring=scoring,
+        classifier=name,
+        classes=classes,
+        chance=chance_level(scoring, n_classes),
+        folds=folds,
+        window=window,
+    )
