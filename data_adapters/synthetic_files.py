@@ -162,7 +162,10 @@ def write_bold_runs(subject, stimuli, folder, *, n_runs=2, t_r=1.0, spacing=4.0,
             }
         )
         design = first_level.make_first_level_design_matrix(
-            np.arange(n_scans) * t_r, events, hrf_model="glover", drift_model=None
+            np.arange(n_scans) * t_r,
+            events[["onset", "duration", "trial_type"]],
+            hrf_model="glover",
+            drift_model=None,
         )
         X = design[events["trial_type"]].to_numpy()
         signal = 100.0 + X @ amplitude[order] + noise * rng.standard_normal((n_scans, len(xyz)))
@@ -307,7 +310,7 @@ def write_spikes_nwb(recording, path):
 
 
 def write_bids(world, root):
-    """Write a synthetic world as a BIDS-like folder that :func:`data_adapters.bids.load_bids` reads.
+    """Write a synthetic world as a BIDS-like folder for :func:`data_adapters.bids.load_bids`.
 
     Layout: ``derivatives/betas/sub-XX/func/`` (fMRI betas, see
     :func:`write_fmri_betas`), ``sub-01/eeg/sub-01_task-view_eeg.edf``,
