@@ -230,7 +230,7 @@ def plot_best_layer_map(
     --------
     >>> import numpy as np, xarray as xr
     >>> coords = {"x": ("neuroid", [0, 1, 0, 1]), "y": ("neuroid", [0, 0, 1, 1]),
-    ...     "z": ("neuroid", [0, 0, 0, 0])}
+    ...     "z": ("neuroid", [0, 0, 1, 1])}
     >>> scores = xr.DataArray(np.eye(2, 4), dims=("layer", "neuroid"),
     ...     coords={"layer": ["c1", "c2"], **coords})
     >>> [t.get_text() for t in plot_best_layer_map(scores).axes[-1].get_yticklabels()]
@@ -402,6 +402,7 @@ def plot_surface_map(
         raise ValueError("'values' has no finite value on the requested hemisphere(s).")
     vmax = float(np.abs(finite).max()) if vmax is None else vmax
     figure = figure if figure is not None else _slicer_figure((4.0 * len(hemis) + 1.0, 3.6))
+    figure.subplots_adjust(left=0.0, right=0.92, bottom=0.0, top=0.84 if title else 0.92, wspace=0)
     for i, side in enumerate(hemis):
         ax = figure.add_subplot(1, len(hemis), i + 1, projection="3d")
         plotting.plot_surf_stat_map(
@@ -419,7 +420,7 @@ def plot_surface_map(
             title=f"{side} hemisphere ({view})",
         )
     if title:
-        figure.suptitle(title)
+        figure.suptitle(title, y=0.98)
     colorbar_ax = figure.axes[-1]
     colorbar_ax.set_ylabel(label)
     return figure

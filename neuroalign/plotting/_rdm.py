@@ -6,6 +6,16 @@ from neuroalign.plotting._common import colours, new_axes
 
 __all__ = ["plot_mds", "plot_rdm"]
 
+# Colour-bar labels by the RDMs' ``dissimilarity`` attribute (rsatoolbox's names).
+_MEASURES = {
+    "correlation": "correlation distance (1 − Pearson r)",
+    "squared euclidean": "squared Euclidean distance per feature",
+    "cosine": "cosine distance (1 − cosine similarity)",
+    "squared mahalanobis": "squared Mahalanobis distance per feature",
+    "crossnobis": "crossnobis distance per feature",
+    "poisson": "symmetric Poisson KL divergence per feature",
+}
+
 
 def _square(rdm, source):
     """``(matrix, stimuli, title, measure)`` of one RDM given in any accepted form."""
@@ -26,7 +36,7 @@ def _square(rdm, source):
         elif source not in sources:
             raise ValueError(f"source={source!r} is not among the RDMs' sources {sources}.")
         one = matrices.sel(source=source)
-        measure = rdm.attrs.get("method", "dissimilarity")
+        measure = rdm.attrs.get("dissimilarity", rdm.attrs.get("method", "unknown"))
         return one.values, [str(s) for s in one["stimulus"].values], source, measure
     values = np.asarray(getattr(rdm, "values", rdm), dtype=float)
     if values.ndim == 1:
@@ -79,7 +89,7 @@ def plot_rdm(rdm, *, source=None, labels=None, cmap="viridis", ax=None):
     figure, ax = new_axes(ax, figsize=(5.0, 4.2))
     image = ax.imshow(matrix, cmap=cmap, interpolation="nearest")
     colorbar = figure.colorbar(image, ax=ax, shrink=0.85)
-    colorbar.set_label(measure if measure != "unknown" else "dissimilarity")
+    colorbar.set_label(_MEASURES.get(measure, "dissimilarity" if measure == "unknown" else measure))
     starts = [0] + [i for i in range(1, len(labels)) if labels[i] != labels[i - 1]]
     ends = starts[1:] + [len(labels)]
     if len(starts) <= 30:

@@ -21,7 +21,8 @@ def test_rdm_shows_the_square_matrix(rdms, layout_checker):
     np.testing.assert_array_equal(ax.images[0].get_array(), rdm_matrices(rdms).sel(source="fc"))
     assert [t.get_text() for t in ax.get_yticklabels()] == ["face", "body", "car"]
     assert ax.get_xlabel() == "stimulus" and ax.get_title() == "fc"
-    assert figure.axes[1].get_ylabel() == "correlation"  # the colour bar names the measure
+    colour_bar = figure.axes[1].get_ylabel()
+    assert colour_bar == "correlation distance (1 − Pearson r)"  # names the measure
     layout_checker(figure)
 
 
