@@ -72,8 +72,9 @@ def plot_topomap(
     --------
     >>> import numpy as np, xarray as xr
     >>> angle = np.linspace(0, 2 * np.pi, 8, endpoint=False)
+    >>> radius = np.tile([0.5, 1.0], 4)
     >>> values = xr.DataArray(np.cos(angle), dims="neuroid", coords={
-    ...     "x": ("neuroid", np.cos(angle)), "y": ("neuroid", np.sin(angle))})
+    ...     "x": ("neuroid", radius * np.cos(angle)), "y": ("neuroid", radius * np.sin(angle))})
     >>> plot_topomap(values).axes[-1].get_ylabel()
     'score'
     """
