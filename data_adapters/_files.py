@@ -53,7 +53,10 @@ def reading(path, what):
 
 
 def read_table(path, name, *, columns=None):
-    """A TSV/CSV (header row) or, with ``columns``, a headerless whitespace-separated table."""
+    """A TSV/CSV (header row) or, with ``columns``, a headerless whitespace-separated table.
+
+    Columns other than the stimulus columns whose values are all numbers become numeric.
+    """
     path = existing_file(path, name)
     with reading(path, "table"):
         if columns is not None:
@@ -63,6 +66,11 @@ def read_table(path, name, *, columns=None):
             table = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
     if table.empty:
         raise SchemaError(f"{name!r}: {str(path)!r} has no rows; it must list one row per item.")
+    for column in table.columns:
+        if column not in STIMULUS_COLUMNS and column not in (columns or ()):
+            numbers = pd.to_numeric(table[column], errors="coerce")
+            if numbers.notna().all():
+                table[column] = numbers
     return table
 
 

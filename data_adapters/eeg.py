@@ -201,8 +201,8 @@ def read_muse_csv(paths, *, sfreq=256.0, marker_column="Marker0"):
     Returns
     -------
     raw : mne.io.RawArray
-        EEG channels in V (all numeric columns except the timestamps, the markers and
-        channels that are constant, such as an unconnected AUX input) and ``"stim"``.
+        EEG channels in V (every column except the timestamps and the markers; choose
+        channels later with ``load_epochs(..., picks=[...])``) and ``"stim"``.
     """
     mne = _mne()
     raws = []
@@ -214,11 +214,7 @@ def read_muse_csv(paths, *, sfreq=256.0, marker_column="Marker0"):
                 f"'paths': {str(path)!r} has no {marker_column!r} column; its columns are "
                 f"{list(table.columns)}. Pass 'marker_column'."
             )
-        channels = [
-            c
-            for c in table.columns
-            if c not in ("timestamps", marker_column) and table[c].std() > 0
-        ]
+        channels = [c for c in table.columns if c not in ("timestamps", marker_column)]
         data = np.vstack([table[channels].to_numpy(float).T * 1e-6, table[marker_column]])
         info = mne.create_info(channels + ["stim"], sfreq, ["eeg"] * len(channels) + ["stim"])
         raws.append(mne.io.RawArray(data, info, verbose=False))

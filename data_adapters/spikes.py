@@ -274,13 +274,10 @@ def _array(value, name):
 
 
 def _intervals(nwb, name, path):
-    if name == "trials":
-        table = nwb.trials
-    else:
-        table = nwb.intervals.get(name) if nwb.intervals else None
+    tables = {"trials": nwb.trials, **dict(nwb.intervals or {})}
+    table = tables.get(name)
     if table is None:
-        known = ["trials"] if nwb.trials is not None else []
-        known += list(nwb.intervals or {})
+        known = [key for key, value in tables.items() if value is not None]
         raise SchemaError(
             f"'intervals': {str(path)!r} has no {name!r} table; it has {known}. Pass one of "
             "them as 'intervals'."
