@@ -12,7 +12,7 @@ def test_help_lists_commands(capsys):
         main(["--help"])
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
-    assert "demo" in text and "info" in text
+    assert all(name in text for name in ("demo", "info", "run", "extract"))
 
 
 def test_unknown_command_is_an_argparse_error(capsys):
@@ -42,3 +42,36 @@ def test_console_script_runs():
     )
     assert result.returncode == 0
     assert result.stdout.startswith("neuroalign ")
+
+
+def test_run_and_extract_reject_bad_arguments(capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["run", "x.yaml", "--executor", "slurm"])
+    assert "invalid choice: 'slurm'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["run", "x.yaml", "--resume", "--overwrite"])
+    assert "not allowed with argument" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["extract", "--out", "a.zarr", "--adapter", "x", "--option", "q"])
+    assert "KEY=VALUE" in capsys.readouterr().err
+
+
+def test_extract_writes_activations(tmp_path, rng, capsys):
+    import numpy as np
+
+    from neuroalign.data import load
+
+    images = rng.random((3, 3, 64, 64)).astype(np.float32)
+    np.savez(tmp_path / "img.npz", images=images, stimulus_ids=np.array(["a", "b", "c"]))
+    out = tmp_path / "act.zarr"
+    args = ["extract", "--images", str(tmp_path / "img.npz"), "--layers", "conv1,fc"]
+    assert main([*args, "--device", "cpu", "--out", str(out)]) == 0
+    layers = load(out)
+    assert list(layers) == ["conv1", "fc"]
+    assert layers["fc"].stimulus_id.values.tolist() == ["a", "b", "c"]
+    assert main([*args, "--out", str(out)]) == 1
+    assert "--overwrite" in capsys.readouterr().err
+    assert (
+        main(["extract", "--images", str(tmp_path / "no.npy"), "--out", str(tmp_path / "x")]) == 1
+    )
+    assert "no file at" in capsys.readouterr().err
