@@ -130,8 +130,12 @@ def metric_label(metric, method=None):
         "accuracy": "accuracy",
         "balanced_accuracy": "balanced accuracy",
         "auc": "ROC AUC",
+        "roc_auc": "ROC AUC",
+        "identification": "pairwise identification accuracy",
         "cka": "CKA",
     }
     label = names.get(str(metric), str(metric)) if metric is not None else "score"
     prefix = f"{method} " if method else ""
-    return f"{prefix}{label} (dimensionless)"
+    proportions = {"accuracy", "balanced_accuracy", "auc", "roc_auc", "identification"}
+    unit = "proportion" if str(metric) in proportions else "dimensionless"
+    return f"{prefix}{label} ({unit})"

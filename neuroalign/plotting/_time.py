@@ -2,9 +2,33 @@
 
 import numpy as np
 
-from neuroalign.plotting._common import colours, new_axes
+from neuroalign.plotting._common import colours, metric_label, new_axes
 
 __all__ = ["plot_generalization_matrix", "plot_time_course"]
+
+
+def _is_decoding(result):
+    """Whether ``result`` is a neuroalign.decoding.DecodingResult (scores over folds)."""
+    scores = getattr(result, "scores", None)
+    return hasattr(result, "metric") and hasattr(scores, "dims") and "fold" in scores.dims
+
+
+def _decoding_curve(result):
+    """Mean over folds, its t interval (DecodingResult.to_frame), label, chance and metric."""
+    import xarray as xr
+
+    if result.scores.dims != ("fold", "time"):
+        raise ValueError(
+            f"This DecodingResult has dims {result.scores.dims}; plot_time_course needs "
+            "('fold', 'time'). Plot a temporal generalisation with plot_generalization_matrix."
+        )
+    table = result.to_frame()
+    label = str(result.attrs.get("target") or "decoding")
+    times = {"time": table["time"].to_numpy()}
+    curve = xr.DataArray(table["score"].to_numpy(), dims="time", coords=times, name=label)
+    ci = (table["ci_low"].to_numpy(), table["ci_high"].to_numpy())
+    chance = float(result.chance) if np.isfinite(result.chance) else 0.0
+    return curve, {label: ci}, chance, result.metric
 
 
 def _as_curves(curves, name):
@@ -81,7 +105,7 @@ def plot_time_course(
     clusters=None,
     chance=None,
     alpha=0.05,
-    ylabel="score",
+    ylabel=None,
     onset=0.0,
     ax=None,
 ):
@@ -89,10 +113,13 @@ def plot_time_course(
 
     Parameters
     ----------
-    curves : xarray.DataArray or dict of str to xarray.DataArray
+    curves : xarray.DataArray, dict of str to xarray.DataArray, or DecodingResult
         Each over a ``time`` coordinate in seconds: a 1-D DataArray, a 2-D one (one
         curve per value of its other dimension, e.g. ``region``, as in
-        :attr:`neuroalign.rsa.FusionResult.fusion`) or a dict label → curve.
+        :attr:`neuroalign.rsa.FusionResult.fusion`) or a dict label → curve. A
+        time-resolved :class:`neuroalign.decoding.DecodingResult` is drawn as its mean
+        over folds with the t interval of :meth:`~neuroalign.decoding.DecodingResult.to_frame`,
+        its chance level and its metric as the axis label (unless given).
     ci : dict of str to (low, high), optional
         Per curve label, the lower and upper CI bounds over time (arrays or DataArrays of
         the curve's length), drawn as a shaded band.
@@ -105,8 +132,9 @@ def plot_time_course(
         Chance level, drawn as a dotted horizontal line.
     alpha : float, default=0.05
         Significance level for ClusterResult/FusionResult input.
-    ylabel : str, default="score"
-        Label of the score axis, with its unit.
+    ylabel : str, optional
+        Label of the score axis, with its unit; default ``"score"`` (or the metric of a
+        DecodingResult).
     onset : float or None, default=0.0
         Stimulus onset (s), drawn as a vertical line; ``None`` for none.
     ax : matplotlib.axes.Axes, optional
@@ -126,6 +154,12 @@ def plot_time_course(
     >>> plot_time_course(curve, chance=0.0).axes[0].get_xlabel()
     'time (s)'
     """
+    if _is_decoding(curves):
+        curves, decoding_ci, decoding_chance, metric = _decoding_curve(curves)
+        ci = decoding_ci if ci is None else ci
+        chance = decoding_chance if chance is None else chance
+        ylabel = metric_label(metric, "decoding") if ylabel is None else ylabel
+    ylabel = "score" if ylabel is None else ylabel
     series = _as_curves(curves, "curves")
     labels = list(series)
     masks = _cluster_masks(clusters, labels, alpha)
@@ -178,7 +212,7 @@ def plot_generalization_matrix(
     test_times=None,
     significant=None,
     chance=None,
-    label="score",
+    label=None,
     cmap="RdBu_r",
     ax=None,
 ):
@@ -186,9 +220,12 @@ def plot_generalization_matrix(
 
     Parameters
     ----------
-    tgm : xarray.DataArray of dims (train_time, test_time) or array of shape (n_train, n_test)
+    tgm : xarray.DataArray of dims (train_time, test_time), array, or DecodingResult
         Rows are training times, columns testing times. A DataArray's coordinates give
-        the times in seconds; a plain array needs ``train_times`` and ``test_times``.
+        the times in seconds; a plain array of shape (n_train, n_test) needs
+        ``train_times`` and ``test_times``. A temporal-generalisation
+        :class:`neuroalign.decoding.DecodingResult` gives its mean over folds, its
+        chance level and its metric (for the colour-bar label unless given).
     train_times, test_times : array of shape (n_train,) and (n_test,), optional
         Times in seconds when ``tgm`` is not labelled.
     significant : array of bool of the shape of ``tgm`` or ClusterResult, optional
@@ -196,8 +233,8 @@ def plot_generalization_matrix(
     chance : float, optional
         Centre of the diverging colour scale (e.g. 0.5 for accuracy); default the
         middle of the data range.
-    label : str, default="score"
-        Colour-bar label, with its unit.
+    label : str, optional
+        Colour-bar label, with its unit; default ``"score"`` (or the decoding metric).
     cmap : str, default="RdBu_r"
     ax : matplotlib.axes.Axes, optional
 
@@ -217,6 +254,12 @@ def plot_generalization_matrix(
     >>> figure.axes[0].get_ylabel()
     'training time (s)'
     """
+    if _is_decoding(tgm):
+        if np.isfinite(tgm.chance) and chance is None:
+            chance = float(tgm.chance)
+        label = metric_label(tgm.metric, "decoding") if label is None else label
+        tgm = tgm.mean
+    label = "score" if label is None else label
     values = np.asarray(getattr(tgm, "values", tgm), dtype=float)
     if values.ndim != 2:
         raise ValueError(f"'tgm' must be 2-D (train_time x test_time); got shape {values.shape}.")

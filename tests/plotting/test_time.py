@@ -87,3 +87,36 @@ def test_generalization_matrix(rng, layout_checker):
     layout_checker(figure)
     with pytest.raises(ValueError, match="pass train_times= and test_times="):
         plot_generalization_matrix(values)
+
+
+def _decoding_result(rng, dims, shape):
+    from neuroalign.decoding import DecodingResult
+
+    coords = {d: TIMES[: shape[i]] for i, d in enumerate(dims) if d != "fold"}
+    scores = xr.DataArray(0.5 + rng.normal(0, 0.05, shape), dims=dims, coords=coords)
+    attrs = {"target": "category", "classifier": "lda", "subject": "sub-01"}
+    return DecodingResult(scores, metric="roc_auc", chance=0.5, n_stimuli=40, attrs=attrs)
+
+
+def test_decoding_results_are_accepted(rng, layout_checker):
+    result = _decoding_result(rng, ("fold", "time"), (5, len(TIMES)))
+    figure = plot_time_course(result)
+    ax = figure.axes[0]
+    reference = result.to_frame()
+    line = next(line for line in ax.get_lines() if line.get_label() == "category")
+    np.testing.assert_allclose(line.get_ydata(), reference["score"], rtol=1e-12)
+    vertices = ax.collections[0].get_paths()[0].vertices
+    top = [vertices[vertices[:, 0] == t, 1].max() for t in TIMES]
+    np.testing.assert_allclose(top, reference["ci_high"], rtol=1e-12)
+    chance = next(line for line in ax.get_lines() if line.get_label() == "chance")
+    assert chance.get_ydata()[0] == 0.5
+    assert ax.get_ylabel() == "decoding ROC AUC (proportion)"
+    layout_checker(figure)
+    generalization = _decoding_result(rng, ("fold", "train_time", "test_time"), (5, 20, 20))
+    figure = plot_generalization_matrix(generalization)
+    np.testing.assert_allclose(
+        figure.axes[0].images[0].get_array(), generalization.scores.mean("fold"), rtol=1e-12
+    )
+    assert figure.axes[1].get_ylabel() == "decoding ROC AUC (proportion)"
+    with pytest.raises(ValueError, match="plot_generalization_matrix"):
+        plot_time_course(generalization)
