@@ -249,11 +249,20 @@ def load_spike_arrays(
         )
     edges = _bins(window, bin_size)
     n_trials, n_units, _ = index.shape
-    counts = np.zeros((n_trials, n_units, len(edges) - 1), np.int32)
-    for trial in range(n_trials):
-        for unit in range(n_units):
-            start, stop = index[trial, unit]
-            counts[trial, unit] = np.histogram(times[start:stop], edges)[0]
+    n_bins = len(edges) - 1
+    # Every spike's (trial, unit) segment and bin, then one bincount (np.histogram's bins:
+    # half-open, the last one closed).
+    lengths = (index[..., 1] - index[..., 0]).ravel()
+    segment = np.repeat(np.arange(lengths.size), lengths)
+    first = np.repeat(index[..., 0].ravel() - (np.cumsum(lengths) - lengths), lengths)
+    spikes = times[first + np.arange(lengths.sum())]
+    bins = np.searchsorted(edges, spikes, side="right") - 1
+    bins[spikes == edges[-1]] = n_bins - 1
+    inside = (bins >= 0) & (bins < n_bins)
+    flat = np.bincount(
+        segment[inside] * n_bins + bins[inside], minlength=n_trials * n_units * n_bins
+    )
+    counts = flat.reshape(n_trials, n_units, n_bins).astype(np.int32)
     values = counts if output == "counts" else (counts / bin_size).astype(np.float32)
     return responses(
         values,
