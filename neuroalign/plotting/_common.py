@@ -40,6 +40,20 @@ def colours(n):
     return [cmap(i % cmap.N) for i in range(n)]
 
 
+def as_table(result):
+    """The tidy table of a ComparisonResult (``.table``), an EncodingResult
+    (``.to_frame()``) or a DataFrame (returned as is)."""
+    import pandas as pd
+
+    if isinstance(result, pd.DataFrame):
+        return result
+    if isinstance(getattr(result, "table", None), pd.DataFrame):
+        return result.table
+    if callable(getattr(result, "to_frame", None)) and hasattr(result, "scores"):
+        return result.to_frame()
+    return result
+
+
 def check_table(table, *, name="table", columns=TABLE_COLUMNS):
     """Check that ``table`` is a DataFrame with the tidy result columns it needs."""
     import pandas as pd

@@ -163,10 +163,11 @@ def plot_model_comparison(
 
     Parameters
     ----------
-    result_or_table : neuroalign.rsa.EvaluationResult or pandas.DataFrame
+    result_or_table : neuroalign.rsa.EvaluationResult, pandas.DataFrame or ComparisonResult
         An RSA evaluation (scores, CIs, noise ceiling and corrected pairwise p-values
-        are taken from it) or a tidy result table with ``x`` and ``score`` columns and
-        optionally ``ci_low, ci_high, ceiling`` (or ``ceiling_low, ceiling_high``).
+        are taken from it) or a tidy result table (or a result holding one) with ``x``
+        and ``score`` columns and optionally ``ci_low, ci_high, ceiling`` (or
+        ``ceiling_low, ceiling_high``).
         Several rows per bar (subjects) are averaged and their 95% t interval drawn.
     pairwise : array of shape (n_bars, n_bars) or pandas.DataFrame, optional
         p-values of bar differences (a table needs ``model_a, model_b, p`` or
@@ -198,6 +199,10 @@ def plot_model_comparison(
     """
     import pandas as pd
 
+    from neuroalign.plotting._common import as_table
+
+    if not hasattr(result_or_table, "p_pairwise_corrected"):
+        result_or_table = as_table(result_or_table)
     if isinstance(result_or_table, pd.DataFrame):
         bars = _from_table(
             result_or_table, x, order, {"method": method, "metric": metric, "region": region}

@@ -3,6 +3,7 @@
 import numpy as np
 
 from neuroalign.plotting._common import (
+    as_table,
     check_table,
     colours,
     mean_ci,
@@ -46,11 +47,11 @@ def plot_layer_profile(
 
     Parameters
     ----------
-    table : pandas.DataFrame
-        Tidy result table with columns ``model, layer, subject, region, method, metric,
-        score`` and optionally ``ci_low, ci_high, ceiling``. Rows of one model, method
-        and metric are plotted; pick them with the keywords below when the table holds
-        several.
+    table : pandas.DataFrame, ComparisonResult or EncodingResult
+        Tidy result table (or a result holding one) with columns ``model, layer,
+        subject, region, method, metric, score`` and optionally ``ci_low, ci_high,
+        ceiling``. Rows of one model, method and metric are plotted; pick them with the
+        keywords below when the table holds several.
     method, metric, model : str, optional
         Select rows; required when the table holds more than one value.
     layer_order : sequence of str, optional
@@ -80,6 +81,7 @@ def plot_layer_profile(
     >>> plot_layer_profile(table).axes[0].get_xlabel()
     'layer (net)'
     """
+    table = as_table(table)
     check_table(table)
     rows = select_rows(
         table,

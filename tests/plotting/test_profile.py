@@ -84,3 +84,24 @@ def test_ambiguous_or_unknown_selection_is_named(table):
         plot_layer_profile(table.assign(time=0.1))
     with pytest.raises(TypeError, match="pandas DataFrame"):
         plot_layer_profile(table.to_dict())
+
+
+def test_encoding_result_is_plotted_from_its_table(rng):
+    from neuroalign.data import activations, responses
+    from neuroalign.encoding import encoding_scores
+
+    ids = [f"s{i}" for i in range(30)]
+    features = rng.normal(size=(30, 6))
+    layers = {
+        name: activations(features @ rng.normal(size=(6, 6)) * w, ids, model="net", layer=name)
+        for name, w in (("c1", 1.0), ("c2", 0.5))
+    }
+    voxels = features[:, :3] + rng.normal(0, 0.5, (30, 3))
+    recording = responses(voxels, ids, modality="fmri", regions=["V1", "V1", "IT"])
+    result = encoding_scores(layers, recording, cv=3, inner_cv=3)
+    ax = plot_layer_profile(result, metric="pearson").axes[0]
+    table = result.to_frame()
+    for region in ("V1", "IT"):
+        line = next(line for line in ax.get_lines() if line.get_label() == region)
+        rows = table[(table.region == region) & (table.metric == "pearson")]
+        np.testing.assert_allclose(line.get_ydata(), rows["score"], rtol=1e-12)
