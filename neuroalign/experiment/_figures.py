@@ -3,11 +3,13 @@
 - a layer profile per (method, metric, source) of scores that are not time-resolved;
 - per fMRI-like source (voxels with ``x, y, z``): the best layer of each voxel and the
   best score on the volume, for the first subject;
-- time courses of time-resolved RSA (one line per layer) and of fusion (one line per
-  region, cluster-corrected significant points marked).
+- time courses of time-resolved RSA (one line per layer), of decoding (with chance)
+  and of fusion (one line per region, cluster-corrected significant points marked).
 """
 
 import re
+
+import numpy as np
 
 __all__ = ["make_figures", "make_report"]
 
@@ -123,6 +125,25 @@ def _time_courses(maps, out, plotting):
                         close=True,
                     )
                 )
+        if method == "decoding" and "time" in curves.dims:
+            source, subject = rest
+            chance = curves.attrs.get("chance")
+            figure = plotting.plot_time_course(
+                curves,
+                chance=chance if chance is not None and np.isfinite(chance) else None,
+                ylabel=f"decoding {curves.attrs.get('metric')}",
+            )
+            paths.append(
+                plotting.save_figure(
+                    figure,
+                    out,
+                    _name("decoding", source, subject),
+                    title=f"Decoding {curves.attrs.get('target')} from {source} ({subject})",
+                    caption="Cross-validated score at each time point (mean over folds); "
+                    "dashed: chance.",
+                    close=True,
+                )
+            )
         if method == "fusion":
             source, subject = rest
             significant = maps[f"fusion_p/{source}/{subject}"] < 0.05

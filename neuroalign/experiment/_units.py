@@ -211,11 +211,40 @@ def _fusion(unit, meeg, fmri):
     return table, maps
 
 
+def _decoding(unit, recording):
+    from neuroalign.decoding import decode
+
+    settings = unit.settings
+    result = decode(
+        recording,
+        settings["target"],
+        cv=settings["cv"],
+        seed=settings["seed"],
+        device=settings["device"],
+        **settings["options"],
+    )
+    table = result.to_frame()
+    table = table.assign(
+        model="",
+        layer="",
+        subject=unit.subject,
+        region="all",
+        method="decoding",
+        n_neuroids=recording.sizes["neuroid"],
+    )
+    curve = result.mean.assign_attrs(
+        metric=result.metric, chance=float(result.chance), target=settings["target"]
+    )
+    curve.name = result.metric
+    return table, {f"decoding/{unit.source}/{unit.subject}": curve}
+
+
 _RUNNERS = {
     "encoding": _comparison,
     "rsa": _comparison,
     "similarity": _comparison,
     "fusion": _fusion,
+    "decoding": _decoding,
 }
 
 

@@ -30,6 +30,7 @@ def _toy_world(seed):
         modality="eeg",
         subject="sub-01",
         times=np.linspace(0.0, 0.4, 5),
+        presentation_coords={"category": np.array(["a", "b", "c"] * 10)},
     )
     return layers, {"fmri": {"sub-01": fmri}, "eeg": {"sub-01": eeg}}
 
@@ -70,6 +71,7 @@ def config(activations_file):
         "analyses": [
             {"method": "encoding", "sources": ["fmri"], "cv": 3, "n_bootstrap": 10},
             {"method": "rsa", "sources": ["fmri", "eeg"], "options": {"rdm_method": "euclidean"}},
+            {"method": "decoding", "sources": ["eeg"], "target": "category", "cv": 3},
         ],
         "figures": False,
         "report": False,

@@ -19,14 +19,15 @@ def _run(config, out, adapter, **kwargs):
 def test_run_writes_the_results_folder(tmp_path, config, toy_adapter, activations_file):
     run = _run(config, tmp_path / "out", toy_adapter)
     out = tmp_path / "out"
-    assert len(run.executed) == 6 and run.skipped == ()
+    assert len(run.executed) == 7 and run.skipped == ()
     assert {p.name for p in out.iterdir()} >= {"results.csv", "run.json", "units", "maps.nc"}
-    assert len(list((out / "units").glob("*.csv"))) == 6
+    assert len(list((out / "units").glob("*.csv"))) == 7
     table = run.result.table
     assert table.groupby(["method", "source"]).size().to_dict() == {
         ("encoding", "fmri"): 2 * 2 * 2,  # layers x regions x metrics
         ("rsa", "eeg"): 2 * 5,  # layers x time points
         ("rsa", "fmri"): 2 * 2,
+        ("decoding", "eeg"): 5,  # time points
     }
     # The runner's rows are compare()'s rows on the same data and options.
     fmri = toy_adapter.data["fmri"]
@@ -57,10 +58,10 @@ def test_interrupted_run_resumes_without_recomputing(tmp_path, config, toy_adapt
         _run(config, tmp_path / "out", toy_adapter)
     resumed = _run(config, tmp_path / "out", toy_adapter, resume=True)
     assert sorted(resumed.skipped) == finished
-    assert len(resumed.executed) == 4 and not set(resumed.executed) & set(finished)
+    assert len(resumed.executed) == 5 and not set(resumed.executed) & set(finished)
     pd.testing.assert_frame_equal(resumed.result.table, reference, check_exact=True)
     again = _run(config, tmp_path / "out", toy_adapter, resume=True)
-    assert again.executed == () and len(again.skipped) == 6
+    assert again.executed == () and len(again.skipped) == 7
 
 
 def test_changed_options_are_not_taken_from_an_earlier_run(tmp_path, config, toy_adapter):
@@ -81,7 +82,7 @@ def test_dask_local_cluster_gives_the_same_table(tmp_path, config, toy_adapter):
         distributed.Client(cluster) as client,
     ):
         on_dask = _run(config, tmp_path / "dask", toy_adapter, executor="dask", client=client)
-    assert len(on_dask.executed) == 6
+    assert len(on_dask.executed) == 7
     pd.testing.assert_frame_equal(on_dask.result.table, local, check_exact=True)
 
 
@@ -96,14 +97,14 @@ def test_cli_runs_a_yaml_file_with_paths_relative_to_it(tmp_path, config, toy_ad
     (folder / "study.yaml").write_text(yaml.safe_dump(config))
     out = tmp_path / "results"
     assert main(["run", str(folder / "study.yaml"), "--out", str(out), "--no-progress"]) == 0
-    assert "4 units computed, 0 reused" in capsys.readouterr().out
+    assert "5 units computed, 0 reused" in capsys.readouterr().out
     assert main(["run", str(folder / "study.yaml"), "--out", str(out), "--no-progress"]) == 1
     assert "--resume" in capsys.readouterr().err
     assert (
         main(["run", str(folder / "study.yaml"), "--out", str(out), "--resume", "--no-progress"])
         == 0
     )
-    assert "0 units computed, 4 reused" in capsys.readouterr().out
+    assert "0 units computed, 5 reused" in capsys.readouterr().out
 
 
 def test_cli_address_needs_dask(tmp_path, capsys):
