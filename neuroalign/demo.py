@@ -82,7 +82,10 @@ def demo_config(*, quick=False, seed=0, device="auto", batch_size=None):
     config["seed"], config["device"] = seed, device
     for source in config["sources"].values():
         if source.get("adapter") == "synthetic":
-            source["options"] = {**source.get("options", {}), "seed": seed, "quick": quick}
+            options = {**source.get("options", {}), "seed": seed, "quick": quick}
+            if quick:
+                options.pop("n_per_category", None)
+            source["options"] = options
     if batch_size is not None:
         for model in config["models"].values():
             model["batch_size"] = batch_size

@@ -21,12 +21,13 @@ def test_demo_writes_table_figures_and_report(quick_demo):
     status, out = quick_demo
     assert status == 0
     table = pd.read_csv(out / "results.csv")
-    assert set(table["method"]) == {"encoding", "rsa", "fusion"}
+    assert set(table["method"]) == {"encoding", "rsa", "decoding", "fusion"}
     assert set(table["source"]) == {"fmri", "eeg", "spikes", "eeg+fmri"}
     figures = sorted(p.name for p in (out / "figures").glob("*.png"))
     assert any(name.startswith("profile_encoding_fmri") for name in figures)
     assert any(name.startswith("best_layer_fmri") for name in figures)
     assert any(name.startswith("fusion_eeg") for name in figures)
+    assert any(name.startswith("decoding_eeg") for name in figures)
     assert all((out / "figures" / name).with_suffix(".json").exists() for name in figures)
     report = (out / "report.html").read_text()
     assert report.count("<img") >= len(figures)
