@@ -2,7 +2,16 @@
 
 import numpy as np
 
-from neuroalign.plotting._common import colours, metric_label, new_axes
+from neuroalign.plotting._common import (
+    as_table,
+    colours,
+    mean_ci,
+    metric_label,
+    new_axes,
+    select_rows,
+)
+
+_CURVE_COLUMNS = ("region", "layer", "model", "source", "subject")
 
 __all__ = ["plot_generalization_matrix", "plot_time_course"]
 
@@ -29,6 +38,40 @@ def _decoding_curve(result):
     ci = (table["ci_low"].to_numpy(), table["ci_high"].to_numpy())
     chance = float(result.chance) if np.isfinite(result.chance) else 0.0
     return curve, {label: ci}, chance, result.metric
+
+
+def _table_curves(table, by):
+    """Curves, CI bands and y label from the time-resolved rows of a tidy table."""
+    import xarray as xr
+
+    rows = table[table["time"].notna()] if "time" in table.columns else table.iloc[:0]
+    if rows.empty:
+        raise ValueError(
+            "'curves' as a table needs time-resolved rows (a 'time' column in seconds); "
+            "this table has none. Plot static scores with plot_layer_profile."
+        )
+    rows = select_rows(rows, {}, unique=("method", "metric"), name="curves")
+    if by is None:
+        by = next((c for c in _CURVE_COLUMNS if c in rows and rows[c].nunique() > 1), None)
+    elif by not in rows.columns:
+        raise ValueError(f"by={by!r} is not a column of the table; it has {list(rows.columns)}.")
+    groups = rows.groupby(by, sort=False) if by else [(rows["metric"].iloc[0], rows)]
+    curves, bands = {}, {}
+    for label, group in groups:
+        stats = []
+        for time, at in group.groupby("time", sort=True):
+            scores = at["score"].dropna()
+            if len(scores) == 1:
+                row = at.loc[scores.index[0]]
+                stats.append((time, scores.iloc[0], row.get("ci_low"), row.get("ci_high")))
+            else:
+                stats.append((time, *mean_ci(scores.to_numpy())))
+        time, score, low, high = (np.asarray(column, float) for column in zip(*stats))
+        curves[str(label)] = xr.DataArray(score, dims="time", coords={"time": time})
+        if np.isfinite(low).any():
+            bands[str(label)] = (low, high)
+    method = rows["method"].iloc[0] if "method" in rows else None
+    return curves, bands, metric_label(rows["metric"].iloc[0], method)
 
 
 def _as_curves(curves, name):
@@ -107,6 +150,7 @@ def plot_time_course(
     alpha=0.05,
     ylabel=None,
     onset=0.0,
+    by=None,
     ax=None,
 ):
     """Scores over time, one line per curve, with CI bands and cluster marks.
@@ -119,7 +163,10 @@ def plot_time_course(
         :attr:`neuroalign.rsa.FusionResult.fusion`) or a dict label → curve. A
         time-resolved :class:`neuroalign.decoding.DecodingResult` is drawn as its mean
         over folds with the t interval of :meth:`~neuroalign.decoding.DecodingResult.to_frame`,
-        its chance level and its metric as the axis label (unless given).
+        its chance level and its metric as the axis label (unless given). A tidy result
+        table (or ComparisonResult) gives one curve per value of ``by`` from its rows
+        with a ``time``; several rows per time point (subjects) are averaged and their
+        95% t interval drawn, a single row's ``ci_low, ci_high`` otherwise.
     ci : dict of str to (low, high), optional
         Per curve label, the lower and upper CI bounds over time (arrays or DataArrays of
         the curve's length), drawn as a shaded band.
@@ -137,6 +184,9 @@ def plot_time_course(
         DecodingResult).
     onset : float or None, default=0.0
         Stimulus onset (s), drawn as a vertical line; ``None`` for none.
+    by : str, optional
+        Table column with one curve per value; default the first of ``region, layer,
+        model, source, subject`` that varies.
     ax : matplotlib.axes.Axes, optional
 
     Returns
@@ -154,6 +204,14 @@ def plot_time_course(
     >>> plot_time_course(curve, chance=0.0).axes[0].get_xlabel()
     'time (s)'
     """
+    import pandas as pd
+
+    if not _is_decoding(curves) and not isinstance(curves, dict):
+        curves = as_table(curves)
+    if isinstance(curves, pd.DataFrame):
+        curves, table_ci, table_label = _table_curves(curves, by)
+        ci = table_ci if ci is None else ci
+        ylabel = table_label if ylabel is None else ylabel
     if _is_decoding(curves):
         curves, decoding_ci, decoding_chance, metric = _decoding_curve(curves)
         ci = decoding_ci if ci is None else ci

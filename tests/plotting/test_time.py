@@ -120,3 +120,40 @@ def test_decoding_results_are_accepted(rng, layout_checker):
     assert figure.axes[1].get_ylabel() == "decoding ROC AUC (proportion)"
     with pytest.raises(ValueError, match="plot_generalization_matrix"):
         plot_time_course(generalization)
+
+
+def test_time_resolved_table_rows(rng, layout_checker):
+    import pandas as pd
+    import scipy.stats
+
+    rows = [
+        {
+            "model": "convnet",
+            "layer": "conv4",
+            "subject": subject,
+            "region": region,
+            "method": "rsa",
+            "metric": "rho_a",
+            "score": float(np.sin(10 * t) + rng.normal(0, 0.1)),
+            "time": t,
+        }
+        for subject in ("sub-01", "sub-02", "sub-03")
+        for region in ("early", "late")
+        for t in TIMES[:20]
+    ]
+    table = pd.DataFrame(rows)
+    figure = plot_time_course(table)
+    ax = figure.axes[0]
+    late = next(line for line in ax.get_lines() if line.get_label() == "late")
+    by_time = table[table.region == "late"].pivot(index="time", columns="subject", values="score")
+    np.testing.assert_allclose(late.get_ydata(), by_time.mean(axis=1), rtol=1e-12)
+    band = ax.collections[1].get_paths()[0].vertices
+    top = [band[band[:, 0] == t, 1].max() for t in TIMES[:20]]
+    expected = scipy.stats.t.interval(
+        0.95, 2, by_time.mean(axis=1), scipy.stats.sem(by_time, axis=1)
+    )
+    np.testing.assert_allclose(top, expected[1], rtol=1e-10)
+    assert ax.get_ylabel() == "rsa Spearman ρ-a (dimensionless)"
+    layout_checker(figure)
+    with pytest.raises(ValueError, match="needs time-resolved rows"):
+        plot_time_course(table.drop(columns="time"))
