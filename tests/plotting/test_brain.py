@@ -85,3 +85,18 @@ def test_brain_map_errors(voxels):
         plot_brain_map(voxels.assign_coords(x=voxels.x + 0.5))
     with pytest.raises(ValueError, match="one value per neuroid"):
         plot_brain_map(xr.concat([voxels, voxels], "layer"))
+
+
+def test_nifti_image_on_the_mni_template(rng):
+    import nibabel
+
+    affine = np.array([[4.0, 0, 0, -40], [0, 4, 0, -60], [0, 0, 4, -20], [0, 0, 0, 1]])
+    volume = np.zeros((20, 20, 15), np.float32)
+    volume[8:12, 5:9, 6:9] = rng.uniform(0.2, 0.8, (4, 4, 3))
+    figure = plot_brain_map(nibabel.Nifti1Image(volume, affine), bg_img="MNI152", label="R²")
+    assert figure.axes[-1].get_ylabel() == "R²"
+    # the cut goes through the peak voxel, in millimetres
+    peak = np.unravel_index(volume.argmax(), volume.shape)
+    expected = (affine @ np.r_[peak, 1.0])[:3]
+    titles = [t.get_text() for ax in figure.axes for t in ax.texts]
+    assert f"x={expected[0]:.0f}" in titles and f"z={expected[2]:.0f}" in titles
