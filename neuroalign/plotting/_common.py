@@ -129,6 +129,21 @@ def mean_ci(values, level=0.95):
     return mean, mean - half, mean + half
 
 
+def summarise(rows):
+    """``(score, ci_low, ci_high)`` of the rows of one plotted point.
+
+    One row gives its own score and CI (NaN where the table has none); several rows
+    (subjects) give their mean and the 95% t interval of the mean; none gives NaNs.
+    """
+    scores = rows["score"].dropna()
+    if len(scores) == 1:
+        row = rows.loc[scores.index[0]]
+        return float(scores.iloc[0]), row.get("ci_low", np.nan), row.get("ci_high", np.nan)
+    if len(scores) > 1:
+        return mean_ci(scores.to_numpy())
+    return np.nan, np.nan, np.nan
+
+
 def metric_label(metric, method=None):
     """Axis label of a score: the metric with its unit (dimensionless scores say so)."""
     names = {

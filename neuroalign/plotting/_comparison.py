@@ -4,12 +4,12 @@ import numpy as np
 
 from neuroalign.plotting._common import (
     colours,
-    mean_ci,
     metric_label,
     new_axes,
     ordered_levels,
     select_rows,
     set_category_ticks,
+    summarise,
 )
 
 __all__ = ["plot_model_comparison"]
@@ -29,6 +29,7 @@ def _from_evaluation(result):
 
 
 def _from_table(table, x, order, filters):
+    """Bars, CIs and ceiling band from a tidy table (one bar per value of ``x``)."""
     from neuroalign.plotting._common import check_table
 
     check_table(table, columns=(x, "score"))
@@ -36,16 +37,7 @@ def _from_table(table, x, order, filters):
     labels = ordered_levels(rows[x].astype(str), order, name="order")
     rows = rows.assign(**{x: rows[x].astype(str)})
     _check_one_row_per_subject(rows, x)
-    score, low, high = np.full((3, len(labels)), np.nan)
-    for i, label in enumerate(labels):
-        group = rows[rows[x] == label]
-        scores = group["score"].dropna()
-        if len(scores) == 1:
-            score[i] = scores.iloc[0]
-            row = group.loc[scores.index[0]]
-            low[i], high[i] = row.get("ci_low", np.nan), row.get("ci_high", np.nan)
-        elif len(scores) > 1:
-            score[i], low[i], high[i] = mean_ci(scores.to_numpy())
+    score, low, high = np.array([summarise(rows[rows[x] == label]) for label in labels], float).T
     ceiling = (np.nan, np.nan)
     if "ceiling_low" in rows and "ceiling_high" in rows:
         ceiling = (float(rows["ceiling_low"].mean()), float(rows["ceiling_high"].mean()))

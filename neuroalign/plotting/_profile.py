@@ -6,31 +6,20 @@ from neuroalign.plotting._common import (
     as_table,
     check_table,
     colours,
-    mean_ci,
     metric_label,
     new_axes,
     ordered_levels,
     select_rows,
     set_category_ticks,
+    summarise,
 )
 
 __all__ = ["plot_layer_profile"]
 
 
 def _profile(rows, layers):
-    """Mean, CI low and CI high per layer for one region's rows."""
-    out = np.full((3, len(layers)), np.nan)
-    for i, layer in enumerate(layers):
-        group = rows[rows["layer"] == layer]
-        scores = group["score"].dropna()
-        if scores.empty:
-            continue
-        if len(scores) == 1:
-            row = group.loc[scores.index[0]]
-            out[:, i] = scores.iloc[0], row.get("ci_low", np.nan), row.get("ci_high", np.nan)
-        else:
-            out[:, i] = mean_ci(scores.to_numpy())
-    return out
+    """Mean, CI low and CI high per layer for one region's rows, shape (3, n_layers)."""
+    return np.array([summarise(rows[rows["layer"] == layer]) for layer in layers], float).T
 
 
 def plot_layer_profile(

@@ -5,10 +5,10 @@ import numpy as np
 from neuroalign.plotting._common import (
     as_table,
     colours,
-    mean_ci,
     metric_label,
     new_axes,
     select_rows,
+    summarise,
 )
 
 _CURVE_COLUMNS = ("region", "layer", "model", "source", "subject")
@@ -58,14 +58,7 @@ def _table_curves(table, by):
     groups = rows.groupby(by, sort=False) if by else [(rows["metric"].iloc[0], rows)]
     curves, bands = {}, {}
     for label, group in groups:
-        stats = []
-        for time, at in group.groupby("time", sort=True):
-            scores = at["score"].dropna()
-            if len(scores) == 1:
-                row = at.loc[scores.index[0]]
-                stats.append((time, scores.iloc[0], row.get("ci_low"), row.get("ci_high")))
-            else:
-                stats.append((time, *mean_ci(scores.to_numpy())))
+        stats = [(time, *summarise(at)) for time, at in group.groupby("time", sort=True)]
         time, score, low, high = (np.asarray(column, float) for column in zip(*stats))
         curves[str(label)] = xr.DataArray(score, dims="time", coords={"time": time})
         if np.isfinite(low).any():
