@@ -130,12 +130,12 @@ def _html_table(table, *, caption=None):
 
 
 def _best_layers(table):
-    """Best layer per model, region, method and metric (mean score over subjects)."""
+    """Best layer per model, (source,) region, method and metric (mean over subjects)."""
     needed = {"model", "layer", "region", "method", "metric", "score"}
     if not needed <= set(table.columns):
         return None
     static = table[table["time"].isna()] if "time" in table.columns else table
-    keys = ["model", "region", "method", "metric"]
+    keys = [c for c in ("model", "source", "region", "method", "metric") if c in table.columns]
     means = static.groupby([*keys, "layer"], sort=False, dropna=False)["score"].mean()
     means = means.dropna().reset_index()
     if means.empty or means["layer"].nunique() < 2:
