@@ -1,4 +1,5 @@
-"""Figures: layer profiles, brain maps, RDMs, time courses, topomaps and model comparisons.
+"""Figures: layer profiles, brain maps, RDMs, time courses, topomaps, model comparisons
+and synthesis grids.
 
 Every function returns a :class:`matplotlib.figure.Figure` and never calls
 ``plt.show()``; :func:`save_figure` writes one into a results folder for
@@ -13,6 +14,7 @@ from neuroalign.plotting._rdm import plot_mds, plot_rdm
 from neuroalign.plotting._save import FIGURE_DPI, save_figure
 from neuroalign.plotting._time import plot_generalization_matrix, plot_time_course
 from neuroalign.plotting._topomap import plot_topomap
+from neuroalign.plotting.synthesis import plot_synthesis_grid
 
 __all__ = [
     "FIGURE_DPI",
@@ -24,6 +26,7 @@ __all__ = [
     "plot_model_comparison",
     "plot_rdm",
     "plot_surface_map",
+    "plot_synthesis_grid",
     "plot_time_course",
     "plot_topomap",
     "save_figure",
