@@ -66,6 +66,13 @@ def test_report_is_self_contained(results_dir):
     score = pd.read_csv(results_dir / "results.csv").loc[0]
     assert f"[{score.ci_low:.3f}, {score.ci_high:.3f}]" in text  # CI column formatted
     assert "Best layer per region" in text
+    table = pd.read_csv(results_dir / "results.csv")
+    summary = text.split("Best layer per region")[1].split("All results")[0]
+    for region, rows in table.groupby("region"):
+        best = rows.loc[rows.score.idxmax()]
+        assert (
+            f"<td>{region}</td><td>encoding</td><td>pearson_r</td><td>{best.layer}</td>" in summary
+        )
     assert "&quot;world&quot;: 0" in text  # run metadata, escaped
 
 
