@@ -110,10 +110,15 @@ def _stars(p):
     return "***" if p < 0.001 else "**" if p < 0.01 else "*"
 
 
-def _brackets(ax, p_values, tops, alpha):
+def _brackets(ax, p_values, tops, alpha, which, scores):
     """Brackets over bar pairs with p < alpha; overlapping brackets go on separate levels."""
     n = len(tops)
     pairs = [(i, j) for i in range(n) for j in range(i + 1, n) if p_values[i, j] < alpha]
+    if which == "adjacent":
+        pairs = [(i, j) for i, j in pairs if j == i + 1]
+    elif which == "best":
+        best = int(np.nanargmax(scores))
+        pairs = [(i, j) for i, j in pairs if best in (i, j)]
     if not pairs:
         return 0
     placed = []
@@ -149,6 +154,7 @@ def plot_model_comparison(
     metric=None,
     region=None,
     alpha=0.05,
+    brackets="all",
     ax=None,
 ):
     """Bars of model scores with CIs, the noise-ceiling band and significance brackets.
@@ -172,6 +178,9 @@ def plot_model_comparison(
     method, metric, region : str, optional
         Select table rows; required when the table holds several methods or metrics.
     alpha : float, default=0.05
+    brackets : {"all", "adjacent", "best", None}, default="all"
+        Which significant pairs get a bracket: all, neighbouring bars only, those with
+        the best-scoring bar only (for many bars), or none.
     ax : matplotlib.axes.Axes, optional
 
     Returns
@@ -191,8 +200,10 @@ def plot_model_comparison(
     """
     import pandas as pd
 
+    from neuroalign._validation import check_option
     from neuroalign.plotting._common import as_table
 
+    check_option("brackets", brackets, ("all", "adjacent", "best", None))
     if not hasattr(result_or_table, "p_pairwise_corrected"):
         result_or_table = as_table(result_or_table)
     if isinstance(result_or_table, pd.DataFrame):
@@ -247,7 +258,9 @@ def plot_model_comparison(
     ax.set_xlabel(x)
     ax.set_ylabel(bars["ylabel"])
     tops = np.where(has_ci, high, score)
-    n_significant = 0 if p_values is None else _brackets(ax, p_values, tops, alpha)
+    n_significant = 0
+    if p_values is not None and brackets is not None:
+        n_significant = _brackets(ax, p_values, tops, alpha, brackets, score)
     handles, names = ax.get_legend_handles_labels()
     if n_significant:
         from matplotlib.lines import Line2D

@@ -65,6 +65,17 @@ def test_pairwise_brackets_stack_without_overlap(evaluation, layout_checker):
     assert heights["***"] > max(heights["*"], heights["**"])  # the widest pair on top
     assert "p < 0.05 (pairwise)" in [t.get_text() for t in ax.get_legend().get_texts()]
     layout_checker(figure)
+    only_best = plot_model_comparison(evaluation, pairwise=p, brackets="best").axes[0].texts
+    best = int(np.argmax(evaluation.scores))
+    expected = sorted(
+        {(0, 1): "*", (1, 2): "**", (0, 2): "***"}[pair]
+        for pair in [(0, 1), (1, 2), (0, 2)]
+        if best in pair
+    )
+    assert sorted(t.get_text() for t in only_best) == expected
+    adjacent = plot_model_comparison(evaluation, pairwise=p, brackets="adjacent").axes[0].texts
+    assert sorted(t.get_text() for t in adjacent) == ["*", "**"]
+    assert not plot_model_comparison(evaluation, pairwise=p, brackets=None).axes[0].texts
     table = pd.DataFrame({"model_a": ["alexnet"], "model_b": ["random"], "p_corrected": [0.002]})
     stars = [t.get_text() for t in plot_model_comparison(evaluation, pairwise=table).axes[0].texts]
     assert stars == ["**"]
@@ -88,5 +99,7 @@ def test_bad_inputs_are_named(evaluation, table):
         plot_model_comparison(table, x="layer")
     with pytest.raises(ValueError, match=r"\(3, 3\) matrix"):
         plot_model_comparison(evaluation, pairwise=np.ones((2, 2)))
+    with pytest.raises(ValueError, match="'brackets' must be one of"):
+        plot_model_comparison(evaluation, brackets="some")
     with pytest.raises(TypeError, match="EvaluationResult or a pandas"):
         plot_model_comparison([0.1, 0.2])
