@@ -1,5 +1,6 @@
 """Provenance of a comparison: content hashes of the inputs and package versions."""
 
+import functools
 import hashlib
 import platform
 from collections.abc import Mapping
@@ -50,6 +51,16 @@ def hash_data(data):
     return digest.hexdigest()
 
 
+@functools.lru_cache(maxsize=1)
+def _versions():
+    from neuroalign._info import CORE_PACKAGES, package_version
+    from neuroalign._version import __version__
+
+    found = {"python": platform.python_version(), "neuroalign": __version__}
+    found.update({name: package_version(name) for name in CORE_PACKAGES})
+    return tuple(found.items())
+
+
 def versions():
     """Versions of Python, neuroalign and its core dependencies.
 
@@ -57,9 +68,4 @@ def versions():
     -------
     versions : dict of str to str
     """
-    from neuroalign._info import CORE_PACKAGES, package_version
-    from neuroalign._version import __version__
-
-    found = {"python": platform.python_version(), "neuroalign": __version__}
-    found.update({name: package_version(name) for name in CORE_PACKAGES})
-    return found
+    return dict(_versions())

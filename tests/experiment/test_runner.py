@@ -43,7 +43,7 @@ def test_run_writes_the_results_folder(tmp_path, config, toy_adapter, activation
 
 
 def test_interrupted_run_resumes_without_recomputing(tmp_path, config, toy_adapter):
-    reference = _run(config, tmp_path / "ref", toy_adapter).result.table
+    reference = _run(config, tmp_path / "ref", toy_adapter)
 
     def interrupt_after_two(unit, done=[]):  # noqa: B006 -- counts calls within this test
         done.append(unit.id)
@@ -59,7 +59,9 @@ def test_interrupted_run_resumes_without_recomputing(tmp_path, config, toy_adapt
     resumed = _run(config, tmp_path / "out", toy_adapter, resume=True)
     assert sorted(resumed.skipped) == finished
     assert len(resumed.executed) == 5 and not set(resumed.executed) & set(finished)
-    pd.testing.assert_frame_equal(resumed.result.table, reference, check_exact=True)
+    pd.testing.assert_frame_equal(resumed.result.table, reference.result.table, check_exact=True)
+    assert resumed.result.maps.keys() == reference.result.maps.keys()
+    assert all(resumed.result.maps[k].identical(m) for k, m in reference.result.maps.items())
     again = _run(config, tmp_path / "out", toy_adapter, resume=True)
     assert again.executed == () and len(again.skipped) == 7
 
