@@ -1,5 +1,9 @@
-"""BIDS discovery and one-call loading of the synthetic world written as a BIDS folder."""
+"""BIDS discovery and one-call loading of the synthetic world written as a BIDS folder.
 
+FIF values are float32: they agree to 1e-6 of the largest absolute value.
+"""
+
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -52,3 +56,20 @@ def test_nothing_found_or_sidecar_missing(world_files, tmp_path):
     lonely.write_bytes(Path(paths["eeg"]["recording"]).read_bytes())
     with pytest.raises(SchemaError, match="sub-02_task-view_events.tsv' is missing"):
         load_bids(tmp_path, datatype="eeg")
+
+
+def test_dataset_written_by_mne_bids(tiny_world, world_files, tmp_path):
+    """A BIDS folder written by the reference tool (mne-bids) loads with the right labels."""
+    import mne
+    from mne_bids import BIDSPath, write_raw_bids
+
+    _, paths = world_files
+    raw = mne.io.read_raw_fif(paths["meg"]["recording"], verbose=False)
+    bids_path = BIDSPath(subject="01", task="view", run=1, root=tmp_path, datatype="meg")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # no digitisation or line frequency in synthetic files
+        write_raw_bids(raw, bids_path, verbose=False)
+    meg = load_bids(tmp_path, datatype="meg")["sub-01"]
+    np.testing.assert_array_equal(meg.stimulus_id.values, tiny_world.meg.stimulus_id.values)
+    scale = np.abs(tiny_world.meg.values).max()
+    np.testing.assert_allclose(meg.values, tiny_world.meg.values, rtol=0, atol=1e-6 * scale)
