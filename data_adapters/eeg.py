@@ -29,6 +29,7 @@ __all__ = ["load_epochs", "read_muse_csv"]
 
 UNITS = ("auto", "SI")
 _DISPLAY = {"eeg": (1e6, "uV"), "mag": (1e15, "fT"), "grad": (1e13, "fT/cm")}
+_SI = {"eeg": "V", "seeg": "V", "ecog": "V", "eog": "V", "mag": "T", "grad": "T/m"}
 
 
 def _mne():
@@ -87,7 +88,8 @@ def load_epochs(
         Channels or channel types (e.g. ``"eeg"``); default: all data channels.
     units : {"auto", "SI"}, default="auto"
         ``"auto"``: uV when all channels are EEG, fT for magnetometers, fT/cm for
-        gradiometers, else SI; ``"SI"``: V and T as MNE stores them.
+        gradiometers, else SI; ``"SI"``: V, T and T/m as MNE stores them. ``attrs["units"]``
+        names the unit (``"SI"`` for a mix of channel types).
     modality : {"eeg", "meg", "ieeg"}, optional
         Default: ``"meg"`` if any MEG channel is picked, else ``"eeg"``.
     subject : str, optional
@@ -138,7 +140,7 @@ def load_epochs(
             tmin=tmin,
             tmax=tmax,
             baseline=baseline,
-            picks=picks,
+            picks="data" if picks is None else picks,
             preload=True,
             reject_by_annotation=False,
             verbose=False,
@@ -163,8 +165,9 @@ def load_epochs(
     info = epochs.info
     ch_types = np.array(epochs.get_channel_types())
     data = epochs.get_data(copy=False)
-    factor, unit = 1.0, "SI"
-    if units == "auto" and len(set(ch_types)) == 1 and ch_types[0] in _DISPLAY:
+    kinds = set(ch_types)
+    factor, unit = 1.0, _SI.get(ch_types[0], "SI") if len(kinds) == 1 else "SI"
+    if units == "auto" and len(kinds) == 1 and ch_types[0] in _DISPLAY:
         factor, unit = _DISPLAY[ch_types[0]]
     positions = np.array([ch["loc"][:3] for ch in info["chs"]])
     neuroid_coords = {"ch_type": ch_types}
