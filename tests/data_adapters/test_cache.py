@@ -111,7 +111,9 @@ def test_memory_stays_bounded_while_extracting(rng, tmp_path):
     full_bytes = 300 * 20_000 * 4  # 24 MB of activations
     tracemalloc.start()
     try:
-        layers = extract(wide, stimuli, ["0"], cache_dir=tmp_path, batch_size=10, progress=False)
+        layers = extract(
+            wide, stimuli, ["0"], cache_dir=tmp_path, batch_size=10, device="cpu", progress=False
+        )
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

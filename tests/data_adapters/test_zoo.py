@@ -2,8 +2,8 @@
 
 References are the same models run by hand with ``output_hidden_states=True`` (the
 output of transformer block ``k`` is ``hidden_states[k + 1]``); same inputs and batches,
-so values agree to float32 rounding (rtol 1e-5, atol 1e-6). No network access: every
-model is built from a config or saved to ``tmp_path`` first.
+so values agree to float32 rounding (rtol 1e-5, atol 1e-6); both run on the CPU. No
+network access: every model is built from a config or saved to ``tmp_path`` first.
 """
 
 import numpy as np
@@ -58,7 +58,13 @@ def test_vit_from_a_local_folder(tiny_world, tmp_path):
     assert len(zoo.blocks) == 2
     images = tiny_world.stimuli.images[:6]
     layers = extract(
-        zoo.module, images, zoo.blocks, transform=zoo.transform, pool="cls", progress=False
+        zoo.module,
+        images,
+        zoo.blocks,
+        transform=zoo.transform,
+        pool="cls",
+        device="cpu",
+        progress=False,
     )
     inputs = torch.stack([zoo.transform(image) for image in images])
     with torch.no_grad():
@@ -113,7 +119,7 @@ def test_bert_word_pooling(tokenizer):
         intermediate_size=32,
     )
     model = BertModel(config).eval()
-    layers = extract_words(model, tokenizer, TEXTS, ["encoder.layer.1"], batch_size=2)
+    layers = extract_words(model, tokenizer, TEXTS, ["encoder.layer.1"], batch_size=2, device="cpu")
     words = layers["encoder.layer.1"]
     assert words.sizes["presentation"] == sum(len(t.split()) for t in TEXTS)
     assert words.word.values[:2].tolist() == ["the", "cats"]
@@ -121,7 +127,7 @@ def test_bert_word_pooling(tokenizer):
     np.testing.assert_allclose(
         words.values, _word_reference(model, tokenizer, TEXTS, 1, "mean"), **TOLERANCE
     )
-    texts = extract_words(model, tokenizer, TEXTS, ["encoder.layer.1"], level="text")
+    texts = extract_words(model, tokenizer, TEXTS, ["encoder.layer.1"], level="text", device="cpu")
     first = words.values[words.text_id.values == "0"].mean(0)
     np.testing.assert_allclose(texts["encoder.layer.1"].values[0], first, **TOLERANCE)
     with pytest.raises(UnknownLayerError, match="Did you mean 'encoder.layer.1'"):
@@ -140,7 +146,7 @@ def test_gpt2_last_token_of_each_word(tokenizer):
         eos_token_id=3,
     )
     model = GPT2Model(config).eval()
-    layers = extract_words(model, tokenizer, TEXTS, ["h.0"], pool="last")
+    layers = extract_words(model, tokenizer, TEXTS, ["h.0"], pool="last", device="cpu")
     np.testing.assert_allclose(
         layers["h.0"].values, _word_reference(model, tokenizer, TEXTS, 0, "last"), **TOLERANCE
     )
