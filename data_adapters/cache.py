@@ -92,7 +92,14 @@ def activation_key(model, stimuli, stimulus_ids, layers, *, preprocessing):
 
 
 def cache_path(cache_dir, key):
-    """Where the store of ``key`` lives: ``<cache_dir>/<key>.zarr``."""
+    """Where the store of ``key`` lives: ``<cache_dir>/<key>.zarr``.
+
+    Examples
+    --------
+    >>> from data_adapters.cache import cache_path
+    >>> cache_path("cache", "ab12").as_posix()
+    'cache/ab12.zarr'
+    """
     return Path(cache_dir) / f"{key}.zarr"
 
 

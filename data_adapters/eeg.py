@@ -206,6 +206,16 @@ def read_muse_csv(paths, *, sfreq=256.0, marker_column="Marker0"):
     raw : mne.io.RawArray
         EEG channels in V (every column except the timestamps and the markers; choose
         channels later with ``load_epochs(..., picks=[...])``) and ``"stim"``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from data_adapters.eeg import read_muse_csv
+    >>> path = os.path.join(tempfile.mkdtemp(), "muse.csv")
+    >>> with open(path, "w") as f:
+    ...     _ = f.write("timestamps,TP9,AF7,Marker0\\n0.0,1.0,2.0,0\\n0.004,1.5,2.5,1\\n")
+    >>> read_muse_csv(path).ch_names
+    ['TP9', 'AF7', 'stim']
     """
     mne = _mne()
     raws = []
