@@ -309,23 +309,28 @@ def write_spikes_nwb(recording, path):
     return str(path)
 
 
-def write_bids(world, root):
+def write_bids(world, root, *, n_bold_runs=0, bold_noise=0.5):
     """Write a synthetic world as a BIDS-like folder for :func:`data_adapters.bids.load_bids`.
 
     Layout: ``derivatives/betas/sub-XX/func/`` (fMRI betas, see
     :func:`write_fmri_betas`), ``sub-01/eeg/sub-01_task-view_eeg.edf``,
     ``sub-01/meg/sub-01_task-view_meg.fif`` (each with ``_events.tsv``) and
     ``sub-<spiking subject>/ecephys/..._ecephys.nwb``; plus ``dataset_description.json``.
+    With ``n_bold_runs``, simulated BOLD runs of every fMRI subject go to
+    ``sub-XX/func/`` (see :func:`write_bold_runs`).
 
     Parameters
     ----------
     world : data_adapters.synthetic.World
     root : str
+    n_bold_runs : int, default=0
+    bold_noise : float, default=0.5
+        Noise of the BOLD runs, percent of the baseline signal.
 
     Returns
     -------
     paths : dict of str to str or dict
-        What was written, by modality.
+        What was written, by modality (``fmri_bold``: subject -> :class:`BoldRuns`).
     """
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
@@ -339,8 +344,16 @@ def write_bids(world, root):
     eeg_sub = world.eeg.attrs["subject"]
     meg_sub = world.meg.attrs["subject"]
     spike_sub = "sub-" + world.spikes.attrs["subject"].replace("-", "")
+    bold = {
+        name: write_bold_runs(
+            subject, world.stimuli, root, n_runs=n_bold_runs, noise=bold_noise, seed=world.seed
+        )
+        for name, subject in world.subjects["fmri"].items()
+        if n_bold_runs
+    }
     return {
         "fmri_betas": betas,
+        "fmri_bold": bold,
         "eeg": write_meeg(world.eeg, root / eeg_sub / "eeg" / f"{eeg_sub}_task-{TASK}_eeg.edf"),
         "meg": write_meeg(world.meg, root / meg_sub / "meg" / f"{meg_sub}_task-{TASK}_meg.fif"),
         "spikes": write_spikes_nwb(

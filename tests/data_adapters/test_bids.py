@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from data_adapters.bids import find_bids, load_bids
-from data_adapters.synthetic_files import write_bold_runs
+from data_adapters.synthetic_files import write_bids
 from neuroalign.exceptions import SchemaError
 
 
@@ -32,8 +32,7 @@ def test_load_every_datatype(tiny_world, world_files):
 
 
 def test_bold_runs_of_a_subject_load_together(tiny_world, tmp_path):
-    subject = tiny_world.subjects["fmri"]["sub-01"]
-    runs = write_bold_runs(subject, tiny_world.stimuli, tmp_path, n_runs=2, noise=0.5)
+    runs = write_bids(tiny_world, tmp_path, n_bold_runs=2)["fmri_bold"]["sub-01"]
     found = find_bids(tmp_path, datatype="func")
     assert [p.name for p in found["sub-01"]] == [
         "sub-01_task-view_run-1_bold.nii.gz",
