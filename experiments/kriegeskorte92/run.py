@@ -234,10 +234,8 @@ def _figures(results, table, human, labels, out):
     mean = human.mean("source").expand_dims(source=["hIT mean"])
     human_it = results["hIT"]
     best = human_it.models[int(np.argmax(human_it.scores))]
-    pairs = human_it.pairwise_frame()
-    versus_best = pairs[(pairs["model_a"] == best) | (pairs["model_b"] == best)]
     save_figure(
-        plot_model_comparison(human_it, pairwise=versus_best),
+        plot_model_comparison(human_it, brackets="best"),
         out,
         "models_vs_human_it",
         title="Candidate models and network layers vs human IT",
