@@ -129,6 +129,19 @@ def mean_ci(values, level=0.95):
     return mean, mean - half, mean + half
 
 
+def band_label(rows, keys):
+    """Legend text of CI bands: across subjects when a plotted point averages several rows."""
+    several = rows.groupby(keys, sort=False)["score"].count().max() > 1
+    return "95% CI across subjects" if several else "CI"
+
+
+def band_handle():
+    """A grey legend patch standing for the CI bands."""
+    from matplotlib.patches import Patch
+
+    return Patch(facecolor="0.5", alpha=0.3, linewidth=0)
+
+
 def summarise(rows):
     """``(score, ci_low, ci_high)`` of the rows of one plotted point.
 

@@ -4,6 +4,8 @@ import numpy as np
 
 from neuroalign.plotting._common import (
     as_table,
+    band_handle,
+    band_label,
     check_table,
     colours,
     metric_label,
@@ -55,8 +57,9 @@ def plot_layer_profile(
     figure : matplotlib.figure.Figure
         With one subject per (region, layer) the band is that row's
         ``[ci_low, ci_high]``; with several subjects the line is their mean and the
-        band the 95% t interval of the mean across subjects. The dashed line is the
-        region's mean noise ceiling (shaded from the lowest to the highest subject's).
+        band the 95% t interval of the mean across subjects (the legend says which).
+        The dashed line is the region's mean noise ceiling (shaded from the lowest to
+        the highest subject's).
 
     See Also
     --------
@@ -103,6 +106,9 @@ def plot_layer_profile(
     ax.set_xlabel(f"layer ({model_name})" if model_name else "layer")
     ax.set_ylabel(metric_label(rows["metric"].iloc[0], rows["method"].iloc[0]))
     handles, labels = ax.get_legend_handles_labels()
+    if ax.collections:
+        handles.append(band_handle())
+        labels.append(band_label(rows, ["region", "layer"]))
     if "ceiling" in rows and rows["ceiling"].notna().any():
         from matplotlib.lines import Line2D
 

@@ -4,6 +4,8 @@ import numpy as np
 
 from neuroalign.plotting._common import (
     as_table,
+    band_handle,
+    band_label,
     colours,
     metric_label,
     new_axes,
@@ -57,6 +59,7 @@ def _table_curves(table, by):
         raise ValueError(f"by={by!r} is not a column of the table; it has {list(rows.columns)}.")
     groups = rows.groupby(by, sort=False) if by else [(rows["metric"].iloc[0], rows)]
     curves, bands = {}, {}
+    label_of_bands = band_label(rows, [by, "time"] if by else ["time"])
     for label, group in groups:
         stats = [(time, *summarise(at)) for time, at in group.groupby("time", sort=True)]
         time, score, low, high = (np.asarray(column, float) for column in zip(*stats))
@@ -64,7 +67,7 @@ def _table_curves(table, by):
         if np.isfinite(low).any():
             bands[str(label)] = (low, high)
     method = rows["method"].iloc[0] if "method" in rows else None
-    return curves, bands, metric_label(rows["metric"].iloc[0], method)
+    return curves, bands, metric_label(rows["metric"].iloc[0], method), label_of_bands
 
 
 def _as_curves(curves, name):
@@ -201,13 +204,14 @@ def plot_time_course(
 
     if not _is_decoding(curves) and not isinstance(curves, dict):
         curves = as_table(curves)
+    ci_name = "CI"
     if isinstance(curves, pd.DataFrame):
-        curves, table_ci, table_label = _table_curves(curves, by)
-        ci = table_ci if ci is None else ci
+        curves, table_ci, table_label, table_ci_name = _table_curves(curves, by)
+        ci, ci_name = (table_ci, table_ci_name) if ci is None else (ci, ci_name)
         ylabel = table_label if ylabel is None else ylabel
     if _is_decoding(curves):
         curves, decoding_ci, decoding_chance, metric = _decoding_curve(curves)
-        ci = decoding_ci if ci is None else ci
+        ci, ci_name = (decoding_ci, "95% CI across folds") if ci is None else (ci, ci_name)
         chance = decoding_chance if chance is None else chance
         ylabel = metric_label(metric, "decoding") if ylabel is None else ylabel
     ylabel = "score" if ylabel is None else ylabel
@@ -229,6 +233,10 @@ def plot_time_course(
         ax.axhline(chance, color="0.4", linestyle=":", linewidth=1, label="chance")
     if onset is not None:
         ax.axvline(onset, color="0.6", linewidth=0.8)
+    handles, names = ax.get_legend_handles_labels()
+    if ax.collections:
+        handles.append(band_handle())
+        names.append(ci_name)
     if masks:
         low, high = ax.get_ylim()
         step = 0.04 * (high - low)
@@ -242,15 +250,12 @@ def plot_time_course(
         ax.set_ylim(low - (len(masks) + 0.5) * step, high)
         from matplotlib.lines import Line2D
 
-        handles, names = ax.get_legend_handles_labels()
         handles.append(Line2D([], [], color="0.3", linewidth=3))
         tested = hasattr(clusters, "significant") or (
             isinstance(clusters, dict) and any(hasattr(v, "significant") for v in clusters.values())
         )
         names.append(f"significant cluster (p < {alpha:g})" if tested else "significant")
-        ax.legend(handles, names, fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
-    else:
-        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.legend(handles, names, fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
     ax.set_xlabel("time (s)")
     ax.set_ylabel(ylabel)
     return figure

@@ -41,7 +41,7 @@ def test_lines_are_subject_means_with_t_intervals(table, layout_checker):
     assert ax.get_xlabel() == "layer (convnet)"
     assert "Pearson r" in ax.get_ylabel()
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert legend == ["early", "mid", "late", "noise ceiling"]
+    assert legend == ["early", "mid", "late", "95% CI across subjects", "noise ceiling"]
     ceilings = [line.get_ydata()[0] for line in ax.get_lines() if line.get_linestyle() == "--"]
     expected_ceilings = table.groupby("region", sort=False)["ceiling"].mean().to_numpy()
     np.testing.assert_allclose(ceilings, expected_ceilings, rtol=1e-12)
@@ -59,7 +59,7 @@ def test_single_subject_uses_the_rows_ci(make_table):
     )
     np.testing.assert_allclose(low, early["ci_low"], rtol=1e-12)
     np.testing.assert_allclose(high, early["ci_high"], rtol=1e-12)
-    assert "noise ceiling" not in [t.get_text() for t in ax.get_legend().get_texts()]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["early", "mid", "late", "CI"]
 
 
 def test_draws_into_given_axes(table):

@@ -40,7 +40,7 @@ def test_curves_bands_and_cluster_bars(curves, layout_checker):
     assert len(ax.collections) == 2  # one CI band per curve
     assert ax.get_xlabel() == "time (s)" and ax.get_ylabel() == "ρ (unitless)"
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert legend == ["early", "late", "chance", "significant"]
+    assert legend == ["early", "late", "chance", "CI", "significant"]
     layout_checker(figure)
 
 
@@ -111,6 +111,7 @@ def test_decoding_results_are_accepted(rng, layout_checker):
     chance = next(line for line in ax.get_lines() if line.get_label() == "chance")
     assert chance.get_ydata()[0] == 0.5
     assert ax.get_ylabel() == "decoding ROC AUC (proportion)"
+    assert "95% CI across folds" in [t.get_text() for t in ax.get_legend().get_texts()]
     layout_checker(figure)
     generalization = _decoding_result(rng, ("fold", "train_time", "test_time"), (5, 20, 20))
     figure = plot_generalization_matrix(generalization)
@@ -154,6 +155,8 @@ def test_time_resolved_table_rows(rng, layout_checker):
     )
     np.testing.assert_allclose(top, expected[1], rtol=1e-10)
     assert ax.get_ylabel() == "rsa Spearman ρ-a (dimensionless)"
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["early", "late", "95% CI across subjects"]
     layout_checker(figure)
     with pytest.raises(ValueError, match="needs time-resolved rows"):
         plot_time_course(table.drop(columns="time"))
