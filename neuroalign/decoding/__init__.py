@@ -1,5 +1,12 @@
 """Decoding: brain → stimulus, with batched classifiers over time and identification scores."""
 
+from neuroalign.decoding._estimators import (
+    GeneralizingDecoder,
+    LDADecoder,
+    LogisticDecoder,
+    RidgeClassifierDecoder,
+    SlidingDecoder,
+)
 from neuroalign.decoding._identification import (
     IdentificationResult,
     pairwise_identification,
@@ -13,6 +20,11 @@ __all__ = [
     "CLASSIFIERS",
     "SCORINGS",
     "DecodingResult",
+    "GeneralizingDecoder",
+    "LDADecoder",
+    "LogisticDecoder",
+    "RidgeClassifierDecoder",
+    "SlidingDecoder",
     "IdentificationResult",
     "TimeDecodingResult",
     "chance_level",

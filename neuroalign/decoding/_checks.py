@@ -80,10 +80,14 @@ def check_labels(y, n_samples, *, name="y"):
     classes, codes = np.unique(labels, return_inverse=True)
     if classes.size < 2:
         raise ValueError(
-            f"{name!r} has a single class ({classes[0]!r}); decoding needs at least 2 classes. "
+            f"{name!r} has one class ({_plain(classes[0])!r}); decoding needs at least 2 classes. "
             "Check the labels, or the epochs you selected."
         )
     return classes, codes.astype(np.int64)
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def check_class_counts(codes, classes, n_folds, groups=None):
@@ -108,6 +112,6 @@ def check_class_counts(codes, classes, n_folds, groups=None):
         count = int(members.sum()) if groups is None else len(np.unique(groups[members]))
         if count < n_folds:
             raise ValueError(
-                f"Class {label!r} has {count} {unit} but cv={n_folds} folds need at least "
+                f"Class {_plain(label)!r} has {count} {unit} but cv={n_folds} folds need at least "
                 f"{n_folds} per class. Use fewer folds (cv={max(2, count)}) or drop that class."
             )

@@ -4,7 +4,7 @@ import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 from neuroalign._validation import check_positive_int
-from neuroalign.decoding._checks import check_class_counts
+from neuroalign.decoding._checks import _plain, check_class_counts
 from neuroalign.encoding import make_folds
 
 __all__ = ["class_folds"]
@@ -49,7 +49,7 @@ def class_folds(codes, classes, cv=5, groups=None, seed=None):
         missing = np.setdiff1d(np.arange(len(classes)), codes[train])
         if missing.size:
             raise ValueError(
-                f"Fold {index} has no training sample of class {classes[missing[0]]!r}; "
+                f"Fold {index} has no training sample of class {_plain(classes[missing[0]])!r}; "
                 "use a stratified splitter or fewer folds."
             )
     return folds

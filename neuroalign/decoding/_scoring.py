@@ -2,8 +2,6 @@
 
 import torch
 
-from neuroalign._backend import plan_batches
-
 __all__ = ["SCORINGS", "chance_level", "predict_codes", "score_decisions"]
 
 SCORINGS = ("roc_auc", "accuracy", "balanced_accuracy")
@@ -33,22 +31,25 @@ def predict_codes(decisions):
     return decisions.argmax(-1)
 
 
-def _auc(scores, positive, max_memory):
-    """ROC AUC of ``scores`` (..., n_samples) for a boolean ``positive`` mask, ties count 1/2."""
-    pos, neg = scores[..., positive], scores[..., ~positive]
+def _auc(scores, positive):
+    """ROC AUC of ``scores`` (..., n_samples) for a boolean ``positive`` mask.
+
+    Mann-Whitney form with mid-ranks, so ties count 1/2:
+    ``(sum of positive ranks - n_pos (n_pos + 1) / 2) / (n_pos n_neg)``.
+    """
     lead = scores.shape[:-1]
-    pos, neg = pos.reshape(-1, pos.shape[-1]), neg.reshape(-1, neg.shape[-1])
-    n_pairs = pos.shape[-1] * neg.shape[-1]
-    totals = torch.empty(pos.shape[0], dtype=torch.float64, device=scores.device)
-    for batch in plan_batches(pos.shape[0], 3 * n_pairs, max_memory, device=scores.device):
-        difference = pos[batch, :, None] - neg[batch, None, :]
-        wins = (difference > 0).sum((1, 2)).to(torch.float64)
-        ties = (difference == 0).sum((1, 2)).to(torch.float64)
-        totals[batch] = (wins + 0.5 * ties) / n_pairs
-    return totals.reshape(lead)
+    flat = scores.reshape(-1, scores.shape[-1]).contiguous()
+    ordered = flat.sort(-1).values
+    below = torch.searchsorted(ordered, flat, side="left")
+    through = torch.searchsorted(ordered, flat, side="right")
+    ranks = (below + through + 1).to(torch.float64) / 2
+    n_pos = int(positive.sum())
+    n_neg = positive.numel() - n_pos
+    rank_sum = ranks @ positive.to(torch.float64)
+    return ((rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)).reshape(lead)
 
 
-def score_decisions(decisions, codes, n_classes, scoring, *, max_memory=None):
+def score_decisions(decisions, codes, n_classes, scoring):
     """Score decision values against true classes, batched over leading dims.
 
     Parameters
@@ -60,8 +61,6 @@ def score_decisions(decisions, codes, n_classes, scoring, *, max_memory=None):
     scoring : {"roc_auc", "accuracy", "balanced_accuracy"}
         ROC AUC is one-vs-rest, macro-averaged over the classes present in ``codes``,
         for more than two classes.
-    max_memory : int or str or None, default=None
-        Budget for the pairwise comparisons of the AUC.
 
     Returns
     -------
@@ -71,8 +70,8 @@ def score_decisions(decisions, codes, n_classes, scoring, *, max_memory=None):
     present = torch.unique(codes)
     if scoring == "roc_auc":
         if decisions.shape[-1] == 1:
-            return _auc(decisions[..., 0], codes == 1, max_memory)
-        per_class = [_auc(decisions[..., k], codes == k, max_memory) for k in present.tolist()]
+            return _auc(decisions[..., 0], codes == 1)
+        per_class = [_auc(decisions[..., k], codes == k) for k in present.tolist()]
         return torch.stack(per_class).mean(0)
     correct = (predict_codes(decisions) == codes).to(torch.float64)
     if scoring == "accuracy":

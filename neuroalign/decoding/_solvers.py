@@ -21,7 +21,13 @@ import torch
 from neuroalign._backend import plan_batches
 from neuroalign.exceptions import NeuroalignWarning
 
-__all__ = ["LinearDecision", "fit_linear", "sample_weights"]
+__all__ = [
+    "ClassStatistics",
+    "LinearDecision",
+    "class_statistics",
+    "fit_linear",
+    "class_weights",
+]
 
 _FLOAT64 = torch.float64
 _MAX_HALVINGS = 30
@@ -60,87 +66,165 @@ class LinearDecision:
         return torch.baddbmm(self.bias.to(X.dtype)[:, None, :], X, weights)
 
 
-def sample_weights(codes, n_classes, class_weight, *, device):
-    """Per-sample weights for class balancing.
+def class_weights(codes, n_classes, class_weight, *, device):
+    """Weight of every class, for class balancing.
 
     Parameters
     ----------
     codes : Tensor of int64 of shape (n_samples,)
+        Class of every training sample.
     n_classes : int
-    class_weight : None or "balanced"
-        ``"balanced"``: ``n_samples / (n_classes * n_samples_of_the_class)``, as scikit-learn.
+    class_weight : None, "balanced" or sequence of float of length n_classes
+        ``"balanced"``: ``n_samples / (n_classes * n_samples_of_the_class)``, as
+        scikit-learn; a sequence gives the weight of every class.
     device : torch.device
 
     Returns
     -------
-    weights : Tensor of float64 of shape (n_samples,) or None
+    weights : Tensor of float64 of shape (n_classes,) or None
+        ``None`` when no weighting is asked for.
     """
     if class_weight is None:
         return None
-    counts = torch.bincount(codes, minlength=n_classes).to(_FLOAT64)
-    return (codes.shape[0] / (n_classes * counts))[codes].to(device)
+    if isinstance(class_weight, str):
+        counts = torch.bincount(codes, minlength=n_classes).to(_FLOAT64)
+        return (codes.shape[0] / (n_classes * counts)).to(device)
+    return torch.as_tensor(class_weight, dtype=_FLOAT64, device=device)
 
 
-def _standardize(X):
-    """Mean and scale (population std, 1 where constant) of every batch and feature."""
-    mean = X.mean(1, keepdim=True)
-    scale = X.std(1, keepdim=True, unbiased=False)
-    scale = torch.where(scale > 0, scale, torch.ones_like(scale))
-    return mean, scale
+def _scale_of(variance, mean, dtype):
+    """Standard deviation, 1 where a feature is constant (as ``StandardScaler``)."""
+    eps = torch.finfo(dtype).eps
+    constant = variance <= (10 * eps * mean.abs()).square() + torch.finfo(_FLOAT64).tiny
+    return torch.where(constant, torch.ones_like(variance), variance.sqrt())
 
 
 def _one_hot(codes, n_classes, dtype):
     return torch.nn.functional.one_hot(codes, n_classes).to(dtype)
 
 
-def _ridge(Z, codes, n_classes, weights, *, alpha):
-    """``RidgeClassifier``: least squares on ±1 targets with an L2 penalty."""
-    n_samples, n_features = Z.shape[1], Z.shape[2]
-    targets = 2.0 * _one_hot(codes, n_classes, Z.dtype) - 1.0
+@dataclasses.dataclass(frozen=True)
+class ClassStatistics:
+    """Per-class sample counts, sums and cross products of a batch of data (float64).
+
+    Statistics of a training set are those of all samples minus those of the test
+    samples, so cross-validation folds never copy or re-read the training data.
+
+    Attributes
+    ----------
+    counts : Tensor of shape (n_classes,)
+    sums : Tensor of shape (n_batch, n_classes, n_features)
+    grams : Tensor of shape (n_batch, n_classes, n_features, n_features)
+    """
+
+    counts: torch.Tensor
+    sums: torch.Tensor
+    grams: torch.Tensor
+
+    def __sub__(self, other):
+        return ClassStatistics(
+            self.counts - other.counts, self.sums - other.sums, self.grams - other.grams
+        )
+
+
+def class_statistics(X, codes, n_classes):
+    """:class:`ClassStatistics` of ``X`` (n_batch, n_samples, n_features) by class.
+
+    Products run in the dtype of ``X`` (centre the data first so that float32 loses
+    nothing to cancellation); the results are float64.
+    """
+    sums, grams, counts = [], [], []
+    for k in range(n_classes):
+        rows = X[:, codes == k]
+        counts.append(rows.shape[1])
+        sums.append(rows.sum(1).to(_FLOAT64))
+        grams.append((rows.transpose(1, 2) @ rows).to(_FLOAT64))
+    counts = torch.tensor(counts, dtype=_FLOAT64, device=X.device)
+    return ClassStatistics(counts, torch.stack(sums, 1), torch.stack(grams, 1))
+
+
+def _overall(stats, dtype):
+    """Training mean (B, 1, p) and standardisation scale (B, 1, p) from class statistics."""
+    n = stats.counts.sum()
+    mean = stats.sums.sum(1, keepdim=True) / n
+    second = stats.grams.diagonal(dim1=-2, dim2=-1).sum(1, keepdim=True) / n
+    variance = (second - mean.square()).clamp_min(0)
+    return mean, _scale_of(variance, mean, dtype)
+
+
+def _ridge(stats, per_class, scale, *, alpha):
+    """``RidgeClassifier`` on standardised features, solved for raw features.
+
+    Ridge on ``Z = (X - mean) / scale`` with penalty ``alpha * ||w_z||^2`` is ridge on
+    the centred ``X`` with penalty ``alpha * sum(scale^2 * w^2)``; with sample weight
+    ``w_k`` for class ``k`` every term comes from the class statistics.
+    """
+    n_classes = stats.counts.shape[0]
+    mass = per_class * stats.counts
+    total = mass.sum()
+    x_mean = (per_class[None, :, None] * stats.sums).sum(1, keepdim=True) / total
+    scatter = (per_class[None, :, None, None] * stats.grams).sum(1)
+    scatter = scatter - total * x_mean.transpose(1, 2) @ x_mean
+    # X_c' W (Y - y_mean) = 2 X_c' W one_hot for targets in {-1, 1}.
+    rhs = (
+        2.0
+        * per_class[None, None, :]
+        * (stats.sums.transpose(1, 2) - x_mean.transpose(1, 2) * stats.counts[None, None, :])
+    )
+    y_mean = 2.0 * mass / total - 1.0
     if n_classes == 2:
-        targets = targets[:, 1:]
-    w = torch.ones(n_samples, dtype=Z.dtype, device=Z.device) if weights is None else weights
-    x_mean = (w[None, :, None] * Z).sum(1, keepdim=True) / w.sum()
-    y_mean = (w[:, None] * targets).sum(0, keepdim=True) / w.sum()
-    root = w.sqrt()[None, :, None]
-    Zc = (Z - x_mean) * root
-    Yc = ((targets - y_mean) * root[0]).expand(Z.shape[0], -1, -1)
-    if n_features <= n_samples:
-        gram = Zc.transpose(1, 2) @ Zc
-        gram.diagonal(dim1=1, dim2=2).add_(alpha)
-        coef = torch.cholesky_solve(Zc.transpose(1, 2) @ Yc, torch.linalg.cholesky(gram))
-    else:
-        kernel = Zc @ Zc.transpose(1, 2)
-        kernel.diagonal(dim1=1, dim2=2).add_(alpha)
-        coef = Zc.transpose(1, 2) @ torch.cholesky_solve(Yc, torch.linalg.cholesky(kernel))
+        rhs, y_mean = rhs[..., 1:], y_mean[1:]
+    scatter.diagonal(dim1=1, dim2=2).add_(alpha * scale.square()[:, 0])
+    coef = torch.cholesky_solve(rhs, torch.linalg.cholesky(scatter))
     bias = y_mean - (x_mean @ coef)[:, 0]
     return coef, bias
 
 
-def _ledoit_wolf(U):
-    """Ledoit-Wolf covariance of centred rows, each feature standardised first (scikit-learn)."""
-    n, p = U.shape[1], U.shape[2]
-    scale = U.square().mean(1).sqrt()
-    scale = torch.where(scale > 0, scale, torch.ones_like(scale))
-    V = U / scale[:, None, :]
-    squares = V.square()
-    variances = squares.sum(1) / n
+def _ridge_dual(X, codes, n_classes, weights, mean, scale, *, alpha):
+    """Ridge classifier in kernel form, for more features than samples."""
+    if weights is None:
+        weights = torch.ones(X.shape[1], dtype=_FLOAT64, device=X.device)
+    targets = 2.0 * _one_hot(codes, n_classes, _FLOAT64) - 1.0
+    if n_classes == 2:
+        targets = targets[:, 1:]
+    total = weights.sum()
+    Z = (X.to(_FLOAT64) - mean) / scale
+    z_mean = (weights[None, :, None] * Z).sum(1, keepdim=True) / total
+    y_mean = (weights[:, None] * targets).sum(0) / total
+    root = weights.sqrt()
+    Zc = (Z - z_mean) * root[None, :, None]
+    kernel = Zc @ Zc.transpose(1, 2)
+    kernel.diagonal(dim1=1, dim2=2).add_(alpha)
+    centred = ((targets - y_mean) * root[:, None]).expand(X.shape[0], -1, -1)
+    coef = Zc.transpose(1, 2) @ torch.cholesky_solve(centred, torch.linalg.cholesky(kernel))
+    coef = coef / scale.transpose(1, 2)
+    bias = y_mean - ((z_mean * scale + mean) @ coef)[:, 0]
+    return coef, bias
+
+
+def _ledoit_wolf(scatter, squared_norms, n):
+    """Ledoit-Wolf covariance (scikit-learn's) of standardised rows from their statistics.
+
+    Parameters
+    ----------
+    scatter : (B, p, p) cross products of the centred, standardised rows
+    squared_norms : (B, n) squared norm of every standardised row
+    """
+    p = scatter.shape[-1]
+    variances = scatter.diagonal(dim1=1, dim2=2) / n
     mu = variances.sum(-1) / p
-    cross = V.transpose(1, 2) @ V
-    delta_sum = cross.square().sum((-2, -1)) / n**2
-    beta_sum = squares.sum(-1).square().sum(-1)
+    delta_sum = scatter.square().sum((-2, -1)) / n**2
+    beta_sum = squared_norms.square().sum(-1)
     beta = (beta_sum / n - delta_sum) / (p * n)
     delta = (delta_sum - 2.0 * mu * variances.sum(-1) + p * mu.square()) / p
     beta = torch.minimum(beta, delta)
     shrinkage = torch.where(beta == 0, torch.zeros_like(beta), beta / delta)
-    covariance = _shrink(cross / n, shrinkage, mu)
-    return scale[:, :, None] * covariance * scale[:, None, :]
+    return _shrink(scatter / n, shrinkage, mu)
 
 
-def _oas(U):
-    """Oracle approximating shrinkage covariance of centred rows (scikit-learn's ``oas``)."""
-    n, p = U.shape[1], U.shape[2]
-    empirical = U.transpose(1, 2) @ U / n
+def _oas(empirical, n):
+    """Oracle approximating shrinkage (scikit-learn's ``oas``) of an empirical covariance."""
+    p = empirical.shape[-1]
     alpha = empirical.square().mean((-2, -1))
     mu = empirical.diagonal(dim1=1, dim2=2).sum(-1) / p
     numerator = alpha + mu.square()
@@ -158,129 +242,186 @@ def _shrink(empirical, shrinkage, mu):
     return shrunk
 
 
-def _lda(Z, codes, n_classes, weights, *, shrinkage):
-    """``LinearDiscriminantAnalysis(solver="lsqr")`` with shrunk class covariances."""
-    counts = torch.bincount(codes, minlength=n_classes).to(Z.dtype)
-    if weights is None:
-        priors = counts / counts.sum()
-    else:
-        priors = torch.full((n_classes,), 1.0 / n_classes, dtype=Z.dtype, device=Z.device)
-    n_features = Z.shape[2]
-    covariance = torch.zeros(Z.shape[0], n_features, n_features, dtype=Z.dtype, device=Z.device)
-    means = []
+def _lda(stats, class_weighted, *, shrinkage, standardize, row_norms):
+    """``LinearDiscriminantAnalysis(solver="lsqr")`` after a ``StandardScaler``.
+
+    Works from per-class means and scatter matrices moved to the standardised space
+    by the overall training scale, so the standardised data are never formed.
+    ``row_norms(inverse_variances, means)`` returns, for every training row of every
+    class, ``sum((x - mean_k)^2 * inverse_variances_k)`` (Ledoit-Wolf only).
+    Returns weights for raw features.
+    """
+    counts = stats.counts
+    n_classes = counts.shape[0]
+    n = counts.sum()
+    priors = counts / n if not class_weighted else torch.full_like(counts, 1.0 / n_classes)
+    class_means = stats.sums / counts[None, :, None]
+    overall, scale = _overall(stats, torch.float32)
+    if not standardize:
+        overall, scale = torch.zeros_like(overall), torch.ones_like(scale)
+    outer = class_means[..., :, None] * class_means[..., None, :]
+    scatters = stats.grams - counts[None, :, None, None] * outer
+    scatters = scatters / (scale.transpose(1, 2) * scale)[:, None]
+    norms = None
+    if shrinkage == "ledoit_wolf":
+        class_scale = (scatters.diagonal(dim1=-2, dim2=-1) / counts[None, :, None]).sqrt()
+        class_scale = torch.where(class_scale > 0, class_scale, torch.ones_like(class_scale))
+        norms = row_norms(1.0 / (class_scale * scale).square(), class_means)
+    covariance = 0.0
     for k in range(n_classes):
-        block = Z[:, codes == k]
-        mean = block.mean(1, keepdim=True)
-        centred = block - mean
-        means.append(mean[:, 0])
+        n_k = float(counts[k])
+        scatter = scatters[:, k]
         if shrinkage == "ledoit_wolf":
-            class_covariance = _ledoit_wolf(centred)
+            unit = class_scale[:, k]
+            standard = scatter / (unit[:, :, None] * unit[:, None, :])
+            shrunk = _ledoit_wolf(standard, norms[k], n_k)
+            class_covariance = unit[:, :, None] * shrunk * unit[:, None, :]
         elif shrinkage == "oas":
-            class_covariance = _oas(centred)
+            class_covariance = _oas(scatter / n_k, n_k)
         else:
-            empirical = centred.transpose(1, 2) @ centred / centred.shape[1]
+            empirical = scatter / n_k
             mu = empirical.diagonal(dim1=1, dim2=2).mean(-1)
             class_covariance = _shrink(empirical, torch.full_like(mu, float(shrinkage)), mu)
-        covariance += priors[k] * class_covariance
-    means = torch.stack(means, -1)
-    coef = torch.linalg.solve(covariance, means)
-    bias = -0.5 * (means * coef).sum(1) + priors.log()
+        covariance = covariance + priors[k] * class_covariance
+    standard_means = ((class_means - overall) / scale).transpose(1, 2)
+    coef = torch.linalg.solve(covariance, standard_means)
+    bias = -0.5 * (standard_means * coef).sum(1) + priors.log()
     if n_classes == 2:
         coef, bias = coef[..., 1:] - coef[..., :1], bias[:, 1:] - bias[:, :1]
-    return coef, bias
+    coef = coef / scale.transpose(1, 2)
+    return coef, bias - (overall @ coef)[:, 0]
 
 
-def _logistic_objective(beta, Za, targets, weights, C, binary):
-    """Objective of every batch: ``C * sum(w * log-loss) + ||coef||^2 / 2``."""
-    logits = Za @ beta
+def _logistic_objective(beta, Xa, targets, weights, C, penalty, binary):
+    """Objective of every batch: ``C * sum(w * log-loss) + sum(penalty * beta^2) / 2``."""
+    logits = Xa @ beta
     if binary:
         losses = torch.nn.functional.softplus(logits) - targets * logits
     else:
         losses = torch.logsumexp(logits, -1, keepdim=True) - (targets * logits).sum(
             -1, keepdim=True
         )
-    return C * (weights[None, :, None] * losses).sum((1, 2)) + 0.5 * beta[:, :-1].square().sum(
-        (1, 2)
-    )
+    loss = (weights[None, :, None] * losses).sum((1, 2))
+    return C * loss + 0.5 * (penalty * beta.square()).sum((1, 2))
 
 
-def _logistic_newton_step(beta, Za, targets, weights, C, binary):
-    """Gradient and Newton direction of the logistic objective for every batch."""
-    n_batch, n_samples, q = Za.shape
-    logits = Za @ beta
+def _logistic_newton_step(beta, Xa, Xa_fast, targets, weights, C, penalty, binary):
+    """Gradient (float64) and Newton direction (Hessian from the compute-dtype copy)."""
+    n_batch, n_samples, q = Xa.shape
+    logits = Xa @ beta
     probabilities = torch.sigmoid(logits) if binary else torch.softmax(logits, -1)
     residual = weights[None, :, None] * (probabilities - targets)
-    penalty = beta.clone()
-    penalty[:, -1] = 0.0
-    gradient = C * Za.transpose(1, 2) @ residual + penalty
+    gradient = C * Xa.transpose(1, 2) @ residual + penalty * beta
     n_outputs = beta.shape[-1]
+    dtype = Xa_fast.dtype
     if binary:
-        curvature = weights[None, :] * (probabilities * (1 - probabilities))[..., 0]
-        hessian = C * (Za * curvature[..., None]).transpose(1, 2) @ Za
+        curvature = (weights[None, :] * (probabilities * (1 - probabilities))[..., 0]).to(dtype)
+        hessian = C * ((Xa_fast * curvature[..., None]).transpose(1, 2) @ Xa_fast).to(_FLOAT64)
     else:
-        weighted = weights[None, :, None] * probabilities
-        blocks = torch.einsum("bni,bnj,bnk->bijk", Za, Za, weighted)
+        weighted = (weights[None, :, None] * probabilities).to(dtype)
+        blocks = torch.stack(
+            [
+                (Xa_fast * weighted[..., k, None]).transpose(1, 2) @ Xa_fast
+                for k in range(n_outputs)
+            ],
+            -1,
+        ).to(_FLOAT64)
         diagonal = torch.diag_embed(blocks).permute(0, 1, 3, 2, 4)
-        mixed = (Za[..., :, None] * probabilities[..., None, :]).reshape(n_batch, n_samples, -1)
-        cross = (mixed * weights[None, :, None]).transpose(1, 2) @ mixed
+        mixed = (Xa_fast[..., :, None] * probabilities.to(dtype)[..., None, :]).reshape(
+            n_batch, n_samples, -1
+        )
+        cross = ((mixed * weights.to(dtype)[None, :, None]).transpose(1, 2) @ mixed).to(_FLOAT64)
         hessian = C * (diagonal.reshape(n_batch, q * n_outputs, q * n_outputs) - cross)
-    ridge = torch.ones(q, n_outputs, dtype=Za.dtype, device=Za.device)
+    ridge = penalty.expand(n_batch, q, n_outputs).clone()
     # The intercepts are not penalised; a tiny damping keeps the multinomial Hessian
     # (singular along a common intercept shift) invertible without moving the optimum.
-    ridge[-1] = 1e-10 * C * weights.sum()
-    hessian.diagonal(dim1=1, dim2=2).add_(ridge.reshape(-1))
+    ridge[:, -1] = 1e-10 * C * weights.sum()
+    hessian.diagonal(dim1=1, dim2=2).add_(ridge.reshape(n_batch, -1))
     flat_gradient = gradient.reshape(n_batch, -1, 1)
-    direction = torch.cholesky_solve(flat_gradient, torch.linalg.cholesky(hessian))
+    direction = torch.cholesky_solve(flat_gradient, _cholesky(hessian))
     return gradient, -direction.reshape(beta.shape)
 
 
-def _logistic_chunk(Za, targets, weights, C, binary, max_iter, tol):
+def _cholesky(matrix):
+    """Cholesky factor, adding a growing jitter to the diagonal where rounding broke it."""
+    factor, info = torch.linalg.cholesky_ex(matrix)
+    jitter = 1e-12 * matrix.diagonal(dim1=-2, dim2=-1).abs().amax(-1)
+    while bool((info > 0).any()):
+        jitter = jitter * 100
+        failed = info > 0
+        repaired = matrix[failed].clone()
+        repaired.diagonal(dim1=-2, dim2=-1).add_(jitter[failed, None])
+        factor[failed], info[failed] = torch.linalg.cholesky_ex(repaired)
+    return factor
+
+
+def _logistic_chunk(Xa, Xa_fast, targets, weights, C, penalty, binary, max_iter, tol):
     n_outputs = targets.shape[-1]
-    beta = torch.zeros(Za.shape[0], Za.shape[2], n_outputs, dtype=Za.dtype, device=Za.device)
-    objective = _logistic_objective(beta, Za, targets, weights, C, binary)
+    beta = torch.zeros(Xa.shape[0], Xa.shape[2], n_outputs, dtype=_FLOAT64, device=Xa.device)
+    objective = _logistic_objective(beta, Xa, targets, weights, C, penalty, binary)
     scale = C * weights.sum()
-    for iteration in range(1, max_iter + 1):
-        gradient, direction = _logistic_newton_step(beta, Za, targets, weights, C, binary)
+    args = (Xa, Xa_fast, targets, weights, C, penalty, binary)
+    for iteration in range(max_iter):
+        gradient, direction = _logistic_newton_step(beta, *args)
         if gradient.abs().amax() <= tol * scale:
-            return beta, iteration - 1
+            return beta, iteration
         slope = (gradient * direction).sum((1, 2))
         step = torch.ones_like(objective)
         for _ in range(_MAX_HALVINGS):
             candidate = beta + step[:, None, None] * direction
-            value = _logistic_objective(candidate, Za, targets, weights, C, binary)
+            value = _logistic_objective(candidate, Xa, targets, weights, C, penalty, binary)
             accepted = value <= objective + _ARMIJO * step * slope
             if accepted.all():
                 break
             step = torch.where(accepted, step, 0.5 * step)
         beta, objective = candidate, value
-    gradient, _ = _logistic_newton_step(beta, Za, targets, weights, C, binary)
+    gradient, _ = _logistic_newton_step(beta, *args)
     if gradient.abs().amax() > tol * scale:
         warnings.warn(
             f"Logistic regression did not converge in max_iter={max_iter} Newton iterations "
             f"(largest gradient {float(gradient.abs().amax() / scale):.2e} > tol={tol}). "
-            "Increase max_iter or C's regularisation (smaller C).",
+            "Increase max_iter or regularise more (smaller C).",
             NeuroalignWarning,
             stacklevel=4,
         )
     return beta, max_iter
 
 
-def _logistic(Z, codes, n_classes, weights, *, C, max_iter, tol, max_memory):
-    """``LogisticRegression(C)``: L2-penalised (multinomial) logistic regression, Newton."""
-    n_batch, n_samples, n_features = Z.shape
+def _logistic(X, codes, n_classes, weights, scale, *, C, max_iter, tol, max_memory):
+    """``LogisticRegression(C)`` on standardised features, solved for centred raw features.
+
+    The penalty ``||w_z||^2`` on standardised weights is ``sum(scale^2 * w^2)`` on raw
+    ones, and the unpenalised intercept absorbs the centring, so Newton's method
+    runs on the centred data with a per-feature penalty.
+    """
+    n_batch, n_samples, n_features = X.shape
     binary = n_classes == 2
-    targets = _one_hot(codes, n_classes, Z.dtype)
+    targets = _one_hot(codes, n_classes, _FLOAT64)
     targets = targets[:, 1:] if binary else targets
     if weights is None:
-        weights = torch.ones(n_samples, dtype=Z.dtype, device=Z.device)
-    q = (n_features + 1) * targets.shape[1]
-    per_item = 8 * (3 * q * q + 4 * n_samples * q)
+        weights = torch.ones(n_samples, dtype=_FLOAT64, device=X.device)
+    n_outputs = targets.shape[1]
+    q = (n_features + 1) * n_outputs
+    per_item = 8 * (3 * q * q + 2 * n_samples * (n_features + 1) * (1 + n_outputs))
     betas, n_iter = [], 0
-    for batch in plan_batches(n_batch, per_item, max_memory, device=Z.device):
-        block = Z[batch]
-        ones = torch.ones(*block.shape[:2], 1, dtype=Z.dtype, device=Z.device)
+    for batch in plan_batches(n_batch, per_item, max_memory, device=X.device):
+        block = X[batch]
+        ones = torch.ones(*block.shape[:2], 1, dtype=X.dtype, device=X.device)
+        Xa_fast = torch.cat([block, ones], -1)
+        if not binary:
+            # The multinomial Hessian subtracts nearly equal terms: build it in float64.
+            Xa_fast = Xa_fast.to(_FLOAT64)
+        penalty = torch.cat([scale[batch, 0].square(), torch.zeros_like(scale[batch, 0, :1])], -1)
         beta, used = _logistic_chunk(
-            torch.cat([block, ones], -1), targets, weights, C, binary, max_iter, tol
+            Xa_fast.to(_FLOAT64),
+            Xa_fast,
+            targets,
+            weights,
+            C,
+            penalty[..., None],
+            binary,
+            max_iter,
+            tol,
         )
         betas.append(beta)
         n_iter = max(n_iter, used)
@@ -288,11 +429,28 @@ def _logistic(Z, codes, n_classes, weights, *, C, max_iter, tol, max_memory):
     return beta[:, :-1], beta[:, -1], n_iter
 
 
+def _row_norms(X, codes, rows):
+    """``row_norms`` callback of :func:`_lda` over the rows ``rows`` of ``X``."""
+    squares = X.square()
+
+    def norms(inverse_variances, means):
+        inverse = inverse_variances.to(X.dtype).transpose(1, 2)
+        quadratic = (squares @ inverse).to(_FLOAT64)
+        linear = (X @ (means * inverse_variances).to(X.dtype).transpose(1, 2)).to(_FLOAT64)
+        constant = (means.square() * inverse_variances).sum(-1)
+        values = quadratic - 2.0 * linear + constant[:, None, :]
+        return [values[:, rows[codes[rows] == k], k] for k in range(means.shape[1])]
+
+    return norms
+
+
 def fit_linear(
     X,
     codes,
     n_classes,
     *,
+    train=None,
+    statistics=None,
     classifier="ridge",
     alpha=1.0,
     shrinkage="ledoit_wolf",
@@ -300,7 +458,7 @@ def fit_linear(
     class_weight=None,
     standardize=True,
     max_iter=100,
-    tol=1e-8,
+    tol=None,
     max_memory=None,
 ):
     """Fit a batch of linear classifiers that share their labels.
@@ -308,10 +466,16 @@ def fit_linear(
     Parameters
     ----------
     X : Tensor of shape (n_batch, n_samples, n_features)
-        Any float dtype; the fit runs in float64.
+        Float data; matrix products run in its dtype (centre float32 data first),
+        statistics, covariances and solves in float64.
     codes : Tensor of int64 of shape (n_samples,)
-        Class index of every sample, ``0 .. n_classes - 1``; every class present.
+        Class index of every sample, ``0 .. n_classes - 1``.
     n_classes : int
+    train : Tensor of int64 of shape (n_train,), optional
+        Rows to fit on (default all); every class must be present.
+    statistics : ClassStatistics, optional
+        :func:`class_statistics` of all rows of ``X``; ridge and LDA then take the
+        training statistics as these minus the statistics of the other rows.
     classifier : {"ridge", "lda", "logistic"}, default="ridge"
     alpha : float, default=1.0
         Ridge penalty.
@@ -319,13 +483,16 @@ def fit_linear(
         LDA covariance shrinkage (a float in [0, 1] is a fixed shrinkage).
     C : float, default=1.0
         Inverse L2 penalty of logistic regression.
-    class_weight : None or "balanced", default=None
+    class_weight : None, "balanced" or sequence of float, default=None
+        Sample weights by class (see :func:`class_weights`); for LDA any weighting
+        gives equal class priors.
     standardize : bool, default=True
         Standardise every feature with the training mean and std (as a
         ``StandardScaler`` step); the returned weights apply to raw features.
     max_iter : int, default=100
-    tol : float, default=1e-8
-        Newton stops when every gradient entry is below ``tol * C * sum(weights)``.
+    tol : float, optional
+        Newton stops when every gradient entry is below ``tol * C * sum(weights)``;
+        default 1e-6 for float32 data and 1e-10 for float64.
     max_memory : int or str or None, default=None
         Budget for logistic regression Hessians.
 
@@ -333,23 +500,65 @@ def fit_linear(
     -------
     decision : LinearDecision
     """
-    Z = X.to(_FLOAT64)
     codes = codes.to(X.device)
-    mean = torch.zeros_like(Z[:, :1])
-    scale = torch.ones_like(mean)
-    if standardize:
-        mean, scale = _standardize(Z)
-        Z = (Z - mean) / scale
-    weights = sample_weights(codes, n_classes, class_weight, device=X.device)
-    n_iter = 0
-    if classifier == "ridge":
-        coef, bias = _ridge(Z, codes, n_classes, weights, alpha=alpha)
-    elif classifier == "lda":
-        coef, bias = _lda(Z, codes, n_classes, weights, shrinkage=shrinkage)
-    else:
+    n_samples, n_features = X.shape[1], X.shape[2]
+    rows = torch.arange(n_samples, device=X.device) if train is None else train.to(X.device)
+    train_codes = codes[rows]
+    if tol is None:
+        tol = 1e-10 if X.dtype == _FLOAT64 else 1e-6
+    per_class = class_weights(train_codes, n_classes, class_weight, device=X.device)
+    weights = None if per_class is None else per_class[train_codes]
+    needs_rows = classifier == "logistic" or (classifier == "ridge" and n_features > len(rows))
+    if needs_rows:
+        block = X[:, rows]
+        variance, mean = torch.var_mean(block, dim=1, correction=0, keepdim=True)
+        mean = mean.to(_FLOAT64)
+        scale = _scale_of(variance.to(_FLOAT64), mean, X.dtype)
+        if not standardize:
+            scale = torch.ones_like(scale)
+        if classifier == "ridge":
+            coef, bias = _ridge_dual(
+                block, train_codes, n_classes, weights, mean, scale, alpha=alpha
+            )
+            return LinearDecision(weights=coef, bias=bias)
         coef, bias, n_iter = _logistic(
-            Z, codes, n_classes, weights, C=C, max_iter=max_iter, tol=tol, max_memory=max_memory
+            block - mean.to(X.dtype),
+            train_codes,
+            n_classes,
+            weights,
+            scale,
+            C=C,
+            max_iter=max_iter,
+            tol=tol,
+            max_memory=max_memory,
         )
-    coef = coef / scale.transpose(1, 2)
-    bias = bias - (mean @ coef)[:, 0]
-    return LinearDecision(weights=coef, bias=bias, n_iter=n_iter)
+        return LinearDecision(weights=coef, bias=bias - (mean @ coef)[:, 0], n_iter=n_iter)
+    offset = None
+    if statistics is None:
+        offset = X[:, rows].mean(1, keepdim=True)
+        X = X - offset
+        stats = class_statistics(X[:, rows], train_codes, n_classes)
+    elif len(rows) == n_samples:
+        stats = statistics
+    else:
+        held_out = torch.ones(n_samples, dtype=torch.bool, device=X.device)
+        held_out[rows] = False
+        stats = statistics - class_statistics(X[:, held_out], codes[held_out], n_classes)
+    if per_class is None:
+        per_class = torch.ones(n_classes, dtype=_FLOAT64, device=X.device)
+    if classifier == "ridge":
+        _, scale = _overall(stats, X.dtype)
+        if not standardize:
+            scale = torch.ones_like(scale)
+        coef, bias = _ridge(stats, per_class, scale, alpha=alpha)
+    else:
+        coef, bias = _lda(
+            stats,
+            weights is not None,
+            shrinkage=shrinkage,
+            standardize=standardize,
+            row_norms=_row_norms(X, codes, rows),
+        )
+    if offset is not None:
+        bias = bias - (offset.to(_FLOAT64) @ coef)[:, 0]
+    return LinearDecision(weights=coef, bias=bias)

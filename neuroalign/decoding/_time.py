@@ -10,7 +10,7 @@ from neuroalign._validation import check_option, check_positive_int
 from neuroalign.decoding._checks import check_epochs, check_labels
 from neuroalign.decoding._folds import class_folds
 from neuroalign.decoding._scoring import SCORINGS, chance_level, score_decisions
-from neuroalign.decoding._solvers import fit_linear
+from neuroalign.decoding._solvers import LinearDecision, class_statistics, fit_linear
 
 __all__ = [
     "CLASSIFIERS",
@@ -241,16 +241,21 @@ def decode_over_time(
     folds = class_folds(codes, classes, cv, groups, seed)
     device = resolve_device(device)
     data = _epochs_tensor(values, window, device, resolve_dtype(dtype))
+    # Centring once keeps float32 cross products accurate; it shifts no decision.
+    offset = data.mean(1, keepdim=True)
+    data = data - offset
     labels = torch.as_tensor(codes, device=device)
     n_classes = len(classes)
+    statistics = None if name == "logistic" else class_statistics(data, labels, n_classes)
     scores = []
     for train, test in folds:
-        train_t = torch.as_tensor(train, device=device)
         test_t = torch.as_tensor(test, device=device)
         decision = fit_linear(
-            data[:, train_t],
-            labels[train_t],
+            data,
+            labels,
             n_classes,
+            train=torch.as_tensor(train, device=device),
+            statistics=statistics,
             classifier=name,
             class_weight=class_weight,
             standardize=standardize,
@@ -258,12 +263,17 @@ def decode_over_time(
             **options,
         )
         if generalize:
-            decisions = generalization_decisions(decision, data[:, test_t], max_memory=max_memory)
+            # Classifiers of other times saw other centrings: score the raw data.
+            raw = LinearDecision(
+                decision.weights,
+                decision.bias - (offset.to(torch.float64) @ decision.weights)[:, 0],
+            )
+            decisions = generalization_decisions(
+                raw, data[:, test_t] + offset, max_memory=max_memory
+            )
         else:
             decisions = sliding_decisions(decision, data[:, test_t])
-        fold_scores = score_decisions(
-            decisions, labels[test_t], n_classes, scoring, max_memory=max_memory
-        )
+        fold_scores = score_decisions(decisions, labels[test_t], n_classes, scoring)
         scores.append(fold_scores.cpu().numpy())
     return TimeDecodingResult(
         scores=np.stack(scores),
