@@ -14,11 +14,17 @@ from neuroalign.decoding._identification import (
 )
 from neuroalign.decoding._labelled import DecodingResult, decode
 from neuroalign.decoding._scoring import SCORINGS, chance_level
+from neuroalign.decoding._stats import (
+    DecodingPermutationResult,
+    decoding_cluster_test,
+    decoding_permutation_test,
+)
 from neuroalign.decoding._time import CLASSIFIERS, TimeDecodingResult, decode_over_time
 
 __all__ = [
     "CLASSIFIERS",
     "SCORINGS",
+    "DecodingPermutationResult",
     "DecodingResult",
     "GeneralizingDecoder",
     "LDADecoder",
@@ -30,6 +36,8 @@ __all__ = [
     "chance_level",
     "decode",
     "decode_over_time",
+    "decoding_cluster_test",
+    "decoding_permutation_test",
     "pairwise_identification",
     "top_k_accuracy",
 ]

@@ -472,8 +472,8 @@ class SlidingDecoder(_TimeDecoder):
     >>> y = np.repeat([0, 1], 20)
     >>> X = rng.standard_normal((40, 3, 4))
     >>> X[y == 1, 0, 2:] += 3.0
-    >>> SlidingDecoder(device="cpu").fit(X, y).score(X, y).round(1).tolist()[2:]
-    [1.0, 1.0]
+    >>> SlidingDecoder(device="cpu").fit(X[::2], y[::2]).score(X[1::2], y[1::2]).shape
+    (4,)
     """
 
     def _decisions(self, X):
