@@ -12,9 +12,9 @@ import pytest
 
 from neuroalign.decoding import decode_over_time
 
-DATA = (
-    Path(__file__).resolve().parents[3] / "shared" / "data" / "eegnotebooks_n170_muse_faces_houses"
-)
+_ROOT = os.environ.get("NEUROALIGN_SHARED_DATA")
+_BASE = Path(_ROOT) if _ROOT else Path(__file__).resolve().parents[2].parent / "shared" / "data"
+DATA = _BASE / "eegnotebooks_n170_muse_faces_houses"
 SFREQ = 256.0
 CHANNELS = ["TP9", "AF7", "AF8", "TP10"]
 
