@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from diffusers import DDPMScheduler, UNet2DModel
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 from torch.nn import functional as F  # noqa: N812
 
 from data_adapters.synthetic import make_stimuli
@@ -56,20 +56,22 @@ def training_images(seed, index):
     return F.interpolate(images, size=(size, size), mode="area") * 2 - 1
 
 
-def learning_rate(step, steps):
+def learning_rate(step, steps, max_lr):
     """Linear warm-up, then cosine decay to zero."""
     if step < WARMUP:
-        return MAX_LR * (step + 1) / WARMUP
-    return MAX_LR * 0.5 * (1 + math.cos(math.pi * (step - WARMUP) / max(1, steps - WARMUP)))
+        return max_lr * (step + 1) / WARMUP
+    return max_lr * 0.5 * (1 + math.cos(math.pi * (step - WARMUP) / max(1, steps - WARMUP)))
 
 
-def train(*, steps, seed):
-    """Train the UNet from scratch; return the EMA model (eval mode) and the last losses."""
+def train(*, steps, seed, init=None, max_lr=MAX_LR):
+    """Train the UNet (from scratch, or on from ``init``); return the EMA model and the loss."""
     torch.manual_seed(seed)
     unet = UNet2DModel(**DDPM_UNET_CONFIG)
+    if init is not None:
+        unet.load_state_dict({key: value.float() for key, value in load_file(init).items()})
     ema = copy.deepcopy(unet).requires_grad_(False)
     scheduler = DDPMScheduler(**DDPM_SCHEDULER_CONFIG)
-    optimiser = torch.optim.AdamW(unet.parameters(), lr=MAX_LR, weight_decay=1e-4)
+    optimiser = torch.optim.AdamW(unet.parameters(), lr=max_lr, weight_decay=1e-4)
     generator = torch.Generator().manual_seed(seed)
     losses, start = [], time.perf_counter()
     for step in range(steps):
@@ -85,7 +87,7 @@ def train(*, steps, seed):
         )
         noisy = scheduler.add_noise(clean, noise, t)
         for group in optimiser.param_groups:
-            group["lr"] = learning_rate(step, steps)
+            group["lr"] = learning_rate(step, steps, max_lr)
         loss = F.mse_loss(unet(noisy, t).sample, noise)
         optimiser.zero_grad()
         loss.backward()
@@ -109,10 +111,14 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=450)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=DEFAULT_DDPM_WEIGHTS)
+    parser.add_argument(
+        "--init", type=Path, default=None, help="continue training from these weights"
+    )
+    parser.add_argument("--max-lr", type=float, default=MAX_LR)
     args = parser.parse_args(argv)
     torch.set_num_threads(THREADS)
     start = time.perf_counter()
-    unet, loss = train(steps=args.steps, seed=args.seed)
+    unet, loss = train(steps=args.steps, seed=args.seed, init=args.init, max_lr=args.max_lr)
     seconds = time.perf_counter() - start
     metadata = {
         "architecture": "UNet2DModel",
@@ -121,6 +127,8 @@ def main(argv=None):
         "steps": str(args.steps),
         "batch_size": str(BATCH_SIZE),
         "seed": str(args.seed),
+        "init": "" if args.init is None else args.init.name,
+        "max_lr": str(args.max_lr),
         "final_loss": f"{loss:.4f}",
         "training_script": "experiments/train_ddpm.py",
         "torch": torch.__version__,

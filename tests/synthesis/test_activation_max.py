@@ -77,7 +77,7 @@ def test_controversial_diffusion(ddpm, redness):
         pipeline=ddpm,
         n=2,
         steps=6,
-        guidance_scale=3.0,
+        guidance_scale=0.5,
         through_unet=False,
         progress=False,
     )
