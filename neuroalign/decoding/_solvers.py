@@ -305,14 +305,18 @@ def _logistic_objective(beta, Xa, targets, weights, C, penalty, binary):
     return C * loss + 0.5 * (penalty * beta.square()).sum((1, 2))
 
 
-def _logistic_newton_step(beta, Xa, Xa_fast, targets, weights, C, penalty, binary):
-    """Gradient (float64) and Newton direction (Hessian from the compute-dtype copy)."""
-    n_batch, n_samples, q = Xa.shape
+def _logistic_gradient(beta, Xa, targets, weights, C, penalty, binary):
+    """Gradient of the logistic objective (float64) and the class probabilities."""
     logits = Xa @ beta
     probabilities = torch.sigmoid(logits) if binary else torch.softmax(logits, -1)
     residual = weights[None, :, None] * (probabilities - targets)
-    gradient = C * Xa.transpose(1, 2) @ residual + penalty * beta
-    n_outputs = beta.shape[-1]
+    return C * Xa.transpose(1, 2) @ residual + penalty * beta, probabilities
+
+
+def _newton_direction(gradient, probabilities, Xa_fast, weights, C, penalty, binary):
+    """Newton direction, with the Hessian built from the compute-dtype copy of the data."""
+    n_batch, n_samples, q = Xa_fast.shape
+    n_outputs = gradient.shape[-1]
     dtype = Xa_fast.dtype
     if binary:
         curvature = (weights[None, :] * (probabilities * (1 - probabilities))[..., 0]).to(dtype)
@@ -339,7 +343,7 @@ def _logistic_newton_step(beta, Xa, Xa_fast, targets, weights, C, penalty, binar
     hessian.diagonal(dim1=1, dim2=2).add_(ridge.reshape(n_batch, -1))
     flat_gradient = gradient.reshape(n_batch, -1, 1)
     direction = torch.cholesky_solve(flat_gradient, _cholesky(hessian))
-    return gradient, -direction.reshape(beta.shape)
+    return -direction.reshape(gradient.shape)
 
 
 def _cholesky(matrix):
@@ -355,16 +359,17 @@ def _cholesky(matrix):
     return factor
 
 
-def _logistic_chunk(Xa, Xa_fast, targets, weights, C, penalty, binary, max_iter, tol):
-    n_outputs = targets.shape[-1]
-    beta = torch.zeros(Xa.shape[0], Xa.shape[2], n_outputs, dtype=_FLOAT64, device=Xa.device)
+def _logistic_chunk(Xa, Xa_fast, targets, weights, C, penalty, binary, max_iter, tol, beta):
+    """Damped Newton iterations (Armijo backtracking) from ``beta`` until the gradient is small."""
     objective = _logistic_objective(beta, Xa, targets, weights, C, penalty, binary)
     scale = C * weights.sum()
-    args = (Xa, Xa_fast, targets, weights, C, penalty, binary)
-    for iteration in range(max_iter):
-        gradient, direction = _logistic_newton_step(beta, *args)
+    for iteration in range(max_iter + 1):
+        gradient, probabilities = _logistic_gradient(beta, Xa, targets, weights, C, penalty, binary)
         if gradient.abs().amax() <= tol * scale:
             return beta, iteration
+        if iteration == max_iter:
+            break
+        direction = _newton_direction(gradient, probabilities, Xa_fast, weights, C, penalty, binary)
         slope = (gradient * direction).sum((1, 2))
         step = torch.ones_like(objective)
         for _ in range(_MAX_HALVINGS):
@@ -375,15 +380,13 @@ def _logistic_chunk(Xa, Xa_fast, targets, weights, C, penalty, binary, max_iter,
                 break
             step = torch.where(accepted, step, 0.5 * step)
         beta, objective = candidate, value
-    gradient, _ = _logistic_newton_step(beta, *args)
-    if gradient.abs().amax() > tol * scale:
-        warnings.warn(
-            f"Logistic regression did not converge in max_iter={max_iter} Newton iterations "
-            f"(largest gradient {float(gradient.abs().amax() / scale):.2e} > tol={tol}). "
-            "Increase max_iter or regularise more (smaller C).",
-            NeuroalignWarning,
-            stacklevel=4,
-        )
+    warnings.warn(
+        f"Logistic regression did not converge in max_iter={max_iter} Newton iterations "
+        f"(largest gradient {float(gradient.abs().amax() / scale):.2e} > tol={tol}). "
+        "Increase max_iter or regularise more (smaller C).",
+        NeuroalignWarning,
+        stacklevel=4,
+    )
     return beta, max_iter
 
 
@@ -412,6 +415,7 @@ def _logistic(X, codes, n_classes, weights, scale, *, C, max_iter, tol, max_memo
             # The multinomial Hessian subtracts nearly equal terms: build it in float64.
             Xa_fast = Xa_fast.to(_FLOAT64)
         penalty = torch.cat([scale[batch, 0].square(), torch.zeros_like(scale[batch, 0, :1])], -1)
+        start = torch.zeros(len(block), n_features + 1, n_outputs, dtype=_FLOAT64, device=X.device)
         beta, used = _logistic_chunk(
             Xa_fast.to(_FLOAT64),
             Xa_fast,
@@ -422,6 +426,7 @@ def _logistic(X, codes, n_classes, weights, scale, *, C, max_iter, tol, max_memo
             binary,
             max_iter,
             tol,
+            start,
         )
         betas.append(beta)
         n_iter = max(n_iter, used)
