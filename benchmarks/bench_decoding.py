@@ -94,7 +94,7 @@ def main():
         ]
     else:
         cases = [("ridge", "accuracy", False, "roc_auc"), ("lda", "accuracy", False, "roc_auc")]
-    run_neuroalign(X[:50], y[:50], "ridge", "accuracy", False, args.device)  # warm-up
+    run_neuroalign(X[:, :, :5], y, "ridge", "accuracy", False, args.device)  # warm-up
     for case in cases:
         classifier, scoring, generalize, extra = case
         label = f"{classifier} {'generalizing' if generalize else 'sliding'} {scoring}"

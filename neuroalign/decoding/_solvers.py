@@ -127,20 +127,24 @@ class ClassStatistics:
         )
 
 
-def class_statistics(X, codes, n_classes):
+def class_statistics(X, codes, n_classes, *, per_class=True):
     """:class:`ClassStatistics` of ``X`` (n_batch, n_samples, n_features) by class.
 
     Products run in the dtype of ``X`` (centre the data first so that float32 loses
-    nothing to cancellation); the results are float64.
+    nothing to cancellation); the results are float64. With ``per_class=False`` the
+    cross products are summed over classes (``grams`` has one class entry), which is
+    all an unweighted ridge classifier needs.
     """
-    sums, grams, counts = [], [], []
-    for k in range(n_classes):
-        rows = X[:, codes == k]
-        counts.append(rows.shape[1])
-        sums.append(rows.sum(1).to(_FLOAT64))
-        grams.append((rows.transpose(1, 2) @ rows).to(_FLOAT64))
-    counts = torch.tensor(counts, dtype=_FLOAT64, device=X.device)
-    return ClassStatistics(counts, torch.stack(sums, 1), torch.stack(grams, 1))
+    one_hot = _one_hot(codes, n_classes, X.dtype)
+    sums = (X.transpose(1, 2) @ one_hot).transpose(1, 2).to(_FLOAT64)
+    if per_class:
+        grams = torch.stack(
+            [(X[:, codes == k].transpose(1, 2) @ X[:, codes == k]) for k in range(n_classes)], 1
+        ).to(_FLOAT64)
+    else:
+        grams = (X.transpose(1, 2) @ X).to(_FLOAT64)[:, None]
+    counts = torch.bincount(codes, minlength=n_classes).to(_FLOAT64)
+    return ClassStatistics(counts, sums, grams)
 
 
 def _overall(stats, dtype):
@@ -163,7 +167,10 @@ def _ridge(stats, per_class, scale, *, alpha):
     mass = per_class * stats.counts
     total = mass.sum()
     x_mean = (per_class[None, :, None] * stats.sums).sum(1, keepdim=True) / total
-    scatter = (per_class[None, :, None, None] * stats.grams).sum(1)
+    if stats.grams.shape[1] == 1:
+        scatter = stats.grams[:, 0].clone()  # cross products summed over (unweighted) classes
+    else:
+        scatter = (per_class[None, :, None, None] * stats.grams).sum(1)
     scatter = scatter - total * x_mean.transpose(1, 2) @ x_mean
     # X_c' W (Y - y_mean) = 2 X_c' W one_hot for targets in {-1, 1}.
     rhs = (
@@ -480,7 +487,8 @@ def fit_linear(
         Rows to fit on (default all); every class must be present.
     statistics : ClassStatistics, optional
         :func:`class_statistics` of all rows of ``X``; ridge and LDA then take the
-        training statistics as these minus the statistics of the other rows.
+        training statistics as these minus the statistics of the other rows. LDA and
+        weighted ridge need them ``per_class``.
     classifier : {"ridge", "lda", "logistic"}, default="ridge"
     alpha : float, default=1.0
         Ridge penalty.
@@ -542,13 +550,17 @@ def fit_linear(
     if statistics is None:
         offset = X[:, rows].mean(1, keepdim=True)
         X = X - offset
-        stats = class_statistics(X[:, rows], train_codes, n_classes)
+        separate = classifier == "lda" or weights is not None
+        stats = class_statistics(X[:, rows], train_codes, n_classes, per_class=separate)
     elif len(rows) == n_samples:
         stats = statistics
     else:
         held_out = torch.ones(n_samples, dtype=torch.bool, device=X.device)
         held_out[rows] = False
-        stats = statistics - class_statistics(X[:, held_out], codes[held_out], n_classes)
+        separate = statistics.grams.shape[1] > 1
+        stats = statistics - class_statistics(
+            X[:, held_out], codes[held_out], n_classes, per_class=separate
+        )
     if per_class is None:
         per_class = torch.ones(n_classes, dtype=_FLOAT64, device=X.device)
     if classifier == "ridge":

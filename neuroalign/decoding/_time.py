@@ -246,7 +246,10 @@ def decode_over_time(
     data = data - offset
     labels = torch.as_tensor(codes, device=device)
     n_classes = len(classes)
-    statistics = None if name == "logistic" else class_statistics(data, labels, n_classes)
+    statistics = None
+    if name != "logistic":
+        separate = name == "lda" or class_weight is not None
+        statistics = class_statistics(data, labels, n_classes, per_class=separate)
     scores = []
     for train, test in folds:
         test_t = torch.as_tensor(test, device=device)
