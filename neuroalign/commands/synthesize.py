@@ -51,7 +51,7 @@ def add_arguments(parser):
     ----------
     parser : argparse.ArgumentParser
     """
-    parser.add_argument("--region", default="late", help="target ROI (default: %(default)s)")
+    parser.add_argument("--region", default="mid", help="target ROI (default: %(default)s)")
     parser.add_argument(
         "--subject", default="sub-01", help="simulated fMRI subject (default: %(default)s)"
     )
@@ -70,8 +70,14 @@ def add_arguments(parser):
     parser.add_argument(
         "--guidance",
         type=non_negative_float,
-        default=2.0,
+        default=0.4,
         help="guidance scale; 0 samples without guidance (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--exact-gradient",
+        action="store_true",
+        help="back-propagate through the UNet (slower; default: gradient of the predicted "
+        "clean image only)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed (default: %(default)s)")
     parser.add_argument(
@@ -138,7 +144,13 @@ def run(args):
     pipeline = default_ddpm(device=device)
     scheduler_class = getattr(diffusers, SCHEDULERS[args.scheduler])
     pipeline.scheduler = scheduler_class.from_config(pipeline.scheduler.config)
-    common = {"n": n, "steps": steps, "seed": args.seed, "batch_size": args.batch_size}
+    common = {
+        "n": n,
+        "steps": steps,
+        "seed": args.seed,
+        "batch_size": args.batch_size,
+        "through_unet": args.exact_gradient,
+    }
     guided = guided_sample(pipeline, objective, guidance_scale=args.guidance, **common)
     unguided = guided_sample(pipeline, objective, guidance_scale=0.0, **common)
     subject = world.subjects["fmri"][args.subject].to(device)

@@ -27,7 +27,7 @@ def guided_sample(
     height=None,
     width=None,
     prompt_embeds=None,
-    through_unet=True,
+    through_unet=False,
     gradient_checkpointing=False,
     attention_slicing=False,
     progress=True,
@@ -72,10 +72,13 @@ def guided_sample(
         Image size; default the UNet's ``sample_size`` (times the VAE's factor).
     prompt_embeds : Tensor of shape (1, n_tokens, dim), optional
         Conditioning of a ``UNet2DConditionModel``; default the empty prompt.
-    through_unet : bool, default=True
-        Back-propagate through the UNet (exact gradient of the objective of the
-        predicted clean image); ``False`` uses the gradient with respect to the
-        predicted clean sample instead, about 3 times cheaper.
+    through_unet : bool, default=False
+        ``False``: the gradient of the objective with respect to the predicted clean
+        sample (the UNet's Jacobian taken as constant), 1.3x the cost of unguided
+        sampling. ``True``: back-propagate through the UNet as well (the exact gradient
+        of the objective of the predicted clean image), about 2.5x the cost; with the
+        small shipped DDPM it raised the true response of the synthetic world's regions
+        less than the default did.
     gradient_checkpointing : bool, default=False
         Trade compute for memory in the UNet's backward pass (restored afterwards).
     attention_slicing : bool, default=False
