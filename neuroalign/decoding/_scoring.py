@@ -32,21 +32,25 @@ def predict_codes(decisions):
 
 
 def _auc(scores, positive):
-    """ROC AUC of ``scores`` (..., n_samples) for a boolean ``positive`` mask.
+    """ROC AUC of ``scores`` (..., n_samples) for a boolean ``positive`` mask, ties count 1/2.
 
-    Mann-Whitney form with mid-ranks, so ties count 1/2:
-    ``(sum of positive ranks - n_pos (n_pos + 1) / 2) / (n_pos n_neg)``.
+    One sort per row; runs of equal scores form groups, and each group adds
+    ``positives * (negatives below + negatives in the group / 2)``.
     """
     lead = scores.shape[:-1]
-    flat = scores.reshape(-1, scores.shape[-1]).contiguous()
-    ordered = flat.sort(-1).values
-    below = torch.searchsorted(ordered, flat, side="left")
-    through = torch.searchsorted(ordered, flat, side="right")
-    ranks = (below + through + 1).to(torch.float64) / 2
+    flat = scores.reshape(-1, scores.shape[-1])
+    values, order = flat.sort(-1)
+    is_positive = positive.to(torch.float64)[order]
+    starts = torch.ones_like(values, dtype=torch.bool)
+    starts[:, 1:] = values[:, 1:] != values[:, :-1]
+    group = starts.cumsum(-1) - 1
+    positives = torch.zeros_like(is_positive).scatter_add_(1, group, is_positive)
+    negatives = torch.zeros_like(is_positive).scatter_add_(1, group, 1.0 - is_positive)
+    below = negatives.cumsum(-1) - negatives
     n_pos = int(positive.sum())
     n_neg = positive.numel() - n_pos
-    rank_sum = ranks @ positive.to(torch.float64)
-    return ((rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)).reshape(lead)
+    wins = (positives * (below + 0.5 * negatives)).sum(-1)
+    return (wins / (n_pos * n_neg)).reshape(lead)
 
 
 def score_decisions(decisions, codes, n_classes, scoring):
