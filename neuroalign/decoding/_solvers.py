@@ -249,7 +249,7 @@ def _shrink(empirical, shrinkage, mu):
     return shrunk
 
 
-def _lda(stats, class_weighted, *, shrinkage, standardize, row_norms):
+def _lda(stats, class_weighted, *, shrinkage, standardize, row_norms, dtype):
     """``LinearDiscriminantAnalysis(solver="lsqr")`` after a ``StandardScaler``.
 
     Works from per-class means and scatter matrices moved to the standardised space
@@ -263,7 +263,7 @@ def _lda(stats, class_weighted, *, shrinkage, standardize, row_norms):
     n = counts.sum()
     priors = counts / n if not class_weighted else torch.full_like(counts, 1.0 / n_classes)
     class_means = stats.sums / counts[None, :, None]
-    overall, scale = _overall(stats, torch.float32)
+    overall, scale = _overall(stats, dtype)
     if not standardize:
         overall, scale = torch.zeros_like(overall), torch.ones_like(scale)
     outer = class_means[..., :, None] * class_means[..., None, :]
@@ -587,6 +587,7 @@ def fit_linear(
             shrinkage=shrinkage,
             standardize=standardize,
             row_norms=_row_norms(X, codes, rows),
+            dtype=X.dtype,
         )
     if offset is not None:
         bias = bias - (offset.to(_FLOAT64) @ coef)[:, 0]

@@ -160,3 +160,28 @@ def test_seeded_folds_are_reproducible_and_grouped(rng):
     np.testing.assert_array_equal(first.scores, second.scores)
     for train, test in first.folds:
         assert not set(groups[train]) & set(groups[test])
+
+
+@pytest.mark.parametrize("classifier", ["ridge", "logistic"])
+def test_balanced_class_weights_match_mne(rng, classifier):
+    X, _ = epochs(rng, n=90)
+    y = (np.arange(90) % 3 == 0).astype(int)  # one third positive
+    X[y == 1, 0, 4:] += 0.6
+    reference = {
+        "ridge": RidgeClassifier(class_weight="balanced"),
+        "logistic": LogisticRegression(class_weight="balanced", tol=1e-10, max_iter=10_000),
+    }[classifier]
+    estimator = mne_decoding.SlidingEstimator(
+        make_pipeline(StandardScaler(), reference), scoring="balanced_accuracy", verbose=False
+    )
+    expected = mne_decoding.cross_val_multiscore(estimator, X, y, cv=StratifiedKFold(5))
+    ours = decode_over_time(
+        X,
+        y,
+        classifier=classifier,
+        scoring="balanced_accuracy",
+        class_weight="balanced",
+        device="cpu",
+        dtype="float64",
+    )
+    np.testing.assert_allclose(ours.scores, expected, atol=1e-9)
