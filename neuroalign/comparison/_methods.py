@@ -146,19 +146,7 @@ def rsa(layers, recording, *, model, subject, settings, options):
             seed=settings["seed"],
             **common,
         )
-        rows = [
-            {
-                "layer": row.source_a,
-                "region": row.source_b,
-                "metric": compare_method,
-                "score": row.score,
-                "ci_low": row.ci_low,
-                "ci_high": row.ci_high,
-                "n_stimuli": int(row.n_stimuli),
-                "n_neuroids": regions[row.source_b].sizes["neuroid"],
-            }
-            for row in table.itertuples()
-        ]
+        rows = _pair_rows(table, regions, compare_method)
         return _frame(rows, model=model, subject=subject, method="rsa"), {}
     stimuli = set(np.asarray(recording.stimulus_id.values).tolist())
     layer_rdms = compute_rdms(
@@ -230,7 +218,13 @@ def similarity(layers, recording, *, model, subject, settings, options):
         max_memory=settings["max_memory"],
         **options,
     )
-    rows = [
+    rows = _pair_rows(table, regions, metric)
+    return _frame(rows, model=model, subject=subject, method="similarity"), {}
+
+
+def _pair_rows(table, regions, metric):
+    """Result rows from a layer × region table (``source_a``, ``source_b``, score, CI)."""
+    return [
         {
             "layer": row.source_a,
             "region": row.source_b,
@@ -243,7 +237,6 @@ def similarity(layers, recording, *, model, subject, settings, options):
         }
         for row in table.itertuples()
     ]
-    return _frame(rows, model=model, subject=subject, method="similarity"), {}
 
 
 METHODS = {"encoding": encoding, "rsa": rsa, "similarity": similarity}
