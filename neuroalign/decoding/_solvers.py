@@ -299,9 +299,8 @@ def _lda(stats, class_weighted, *, shrinkage, standardize, row_norms, dtype):
     return coef, bias - (overall @ coef)[:, 0]
 
 
-def _logistic_objective(beta, Xa, targets, weights, C, penalty, binary):
+def _logistic_objective(logits, beta, targets, weights, C, penalty, binary):
     """Objective of every batch: ``C * sum(w * log-loss) + sum(penalty * beta^2) / 2``."""
-    logits = Xa @ beta
     if binary:
         losses = torch.nn.functional.softplus(logits) - targets * logits
     else:
@@ -312,16 +311,16 @@ def _logistic_objective(beta, Xa, targets, weights, C, penalty, binary):
     return C * loss + 0.5 * (penalty * beta.square()).sum((1, 2))
 
 
-def _logistic_gradient(beta, Xa, XaT, targets, weights, C, penalty, binary):
+def _logistic_gradient(logits, beta, Xa, targets, weights, C, penalty, binary):
     """Gradient of the logistic objective (float64) and the class probabilities.
 
-    ``XaT`` is a contiguous transpose of ``Xa``: batched products with a transposed
-    view are several times slower on the CPU.
+    The product runs as ``residual' Xa`` so that ``Xa`` is read in its row-major
+    layout (batched products with a transposed view are slow on the CPU).
     """
-    logits = Xa @ beta
     probabilities = torch.sigmoid(logits) if binary else torch.softmax(logits, -1)
     residual = weights[None, :, None] * (probabilities - targets)
-    return C * XaT @ residual + penalty * beta, probabilities
+    data_term = (residual.transpose(1, 2) @ Xa).transpose(1, 2)
+    return C * data_term + penalty * beta, probabilities
 
 
 def _newton_direction(gradient, probabilities, Xa_fast, XaT_fast, weights, C, penalty, binary):
@@ -371,34 +370,54 @@ def _cholesky(matrix):
 
 
 def _logistic_chunk(Xa, Xa_fast, targets, weights, C, penalty, binary, max_iter, tol, beta):
-    """Damped Newton iterations (Armijo backtracking) from ``beta`` until the gradient is small."""
-    objective = _logistic_objective(beta, Xa, targets, weights, C, penalty, binary)
+    """Damped Newton iterations (Armijo backtracking) from ``beta`` until the gradient is small.
+
+    The logits of a step ``beta + s * direction`` are ``logits + s * (Xa @ direction)``,
+    so the line search and the next gradient never re-read the data; Hessians are
+    built only for the problems whose gradient is still above the tolerance.
+    """
+    logits = Xa @ beta
+    objective = _logistic_objective(logits, beta, targets, weights, C, penalty, binary)
     scale = C * weights.sum()
-    XaT = Xa.transpose(1, 2).contiguous()
-    XaT_fast = XaT if Xa_fast.dtype == _FLOAT64 else Xa_fast.transpose(1, 2).contiguous()
+    XaT_fast = Xa_fast.transpose(1, 2).contiguous()
     for iteration in range(max_iter + 1):
         gradient, probabilities = _logistic_gradient(
-            beta, Xa, XaT, targets, weights, C, penalty, binary
+            logits, beta, Xa, targets, weights, C, penalty, binary
         )
-        if gradient.abs().amax() <= tol * scale:
+        active = gradient.abs().amax((1, 2)) > tol * scale
+        if not active.any():
             return beta, iteration
         if iteration == max_iter:
             break
-        direction = _newton_direction(
-            gradient, probabilities, Xa_fast, XaT_fast, weights, C, penalty, binary
+        # Converged problems keep their weights (a zero step, accepted at once).
+        rows = slice(None) if active.all() else active
+        direction = torch.zeros_like(beta)
+        direction[rows] = _newton_direction(
+            gradient[rows],
+            probabilities[rows],
+            Xa_fast[rows],
+            XaT_fast[rows],
+            weights,
+            C,
+            penalty[rows],
+            binary,
         )
+        change = Xa @ direction
         slope = (gradient * direction).sum((1, 2))
         # A full step is taken where the predicted decrease is below float64 resolution.
         negligible = -slope <= 1e-12 * objective.abs()
         step = torch.ones_like(objective)
         for _ in range(_MAX_HALVINGS):
             candidate = beta + step[:, None, None] * direction
-            value = _logistic_objective(candidate, Xa, targets, weights, C, penalty, binary)
+            candidate_logits = logits + step[:, None, None] * change
+            value = _logistic_objective(
+                candidate_logits, candidate, targets, weights, C, penalty, binary
+            )
             accepted = negligible | (value <= objective + _ARMIJO * step * slope)
             if accepted.all():
                 break
             step = torch.where(accepted, step, 0.5 * step)
-        beta, objective = candidate, value
+        beta, logits, objective = candidate, candidate_logits, value
     warnings.warn(
         f"Logistic regression did not converge in max_iter={max_iter} Newton iterations "
         f"(largest gradient {float(gradient.abs().amax() / scale):.2e} > tol={tol}). "
@@ -409,12 +428,14 @@ def _logistic_chunk(Xa, Xa_fast, targets, weights, C, penalty, binary, max_iter,
     return beta, max_iter
 
 
-def _logistic(X, codes, n_classes, weights, scale, *, C, max_iter, tol, max_memory):
+def _logistic(X, codes, n_classes, weights, scale, start, *, C, max_iter, tol, max_memory):
     """``LogisticRegression(C)`` on standardised features, solved for centred raw features.
 
     The penalty ``||w_z||^2`` on standardised weights is ``sum(scale^2 * w^2)`` on raw
     ones, and the unpenalised intercept absorbs the centring, so Newton's method
-    runs on the centred data with a per-feature penalty.
+    runs on the centred data with a per-feature penalty. ``start`` (n_batch,
+    n_features + 1, n_outputs), weights and intercept for the centred data, or None
+    for zeros, is where Newton's method starts.
     """
     n_batch, n_samples, n_features = X.shape
     binary = n_classes == 2
@@ -434,7 +455,12 @@ def _logistic(X, codes, n_classes, weights, scale, *, C, max_iter, tol, max_memo
             # The multinomial Hessian subtracts nearly equal terms: build it in float64.
             Xa_fast = Xa_fast.to(_FLOAT64)
         penalty = torch.cat([scale[batch, 0].square(), torch.zeros_like(scale[batch, 0, :1])], -1)
-        start = torch.zeros(len(block), n_features + 1, n_outputs, dtype=_FLOAT64, device=X.device)
+        if start is None:
+            initial = torch.zeros(
+                len(block), n_features + 1, n_outputs, dtype=_FLOAT64, device=X.device
+            )
+        else:
+            initial = start[batch]
         beta, used = _logistic_chunk(
             Xa_fast.to(_FLOAT64),
             Xa_fast,
@@ -445,7 +471,7 @@ def _logistic(X, codes, n_classes, weights, scale, *, C, max_iter, tol, max_memo
             binary,
             max_iter,
             tol,
-            start,
+            initial,
         )
         betas.append(beta)
         n_iter = max(n_iter, used)
@@ -483,6 +509,7 @@ def fit_linear(
     standardize=True,
     max_iter=100,
     tol=None,
+    start=None,
     max_memory=None,
 ):
     """Fit a batch of linear classifiers that share their labels.
@@ -518,6 +545,10 @@ def fit_linear(
     tol : float, optional
         Newton stops when every gradient entry is below ``tol * C * sum(weights)``;
         default 1e-6 for float32 data and 1e-10 for float64.
+    start : LinearDecision, optional
+        Logistic regression starts Newton's method from these classifiers (e.g. those
+        of a previous cross-validation fold, which share most training samples)
+        instead of from zero weights; other classifiers ignore it.
     max_memory : int or str or None, default=None
         Budget for logistic regression Hessians.
 
@@ -546,12 +577,17 @@ def fit_linear(
                 block, train_codes, n_classes, weights, mean, scale, alpha=alpha
             )
             return LinearDecision(weights=coef, bias=bias)
+        initial = None
+        if start is not None:
+            centred_bias = start.bias + (mean @ start.weights)[:, 0]
+            initial = torch.cat([start.weights, centred_bias[:, None, :]], 1)
         coef, bias, n_iter = _logistic(
             block - mean.to(X.dtype),
             train_codes,
             n_classes,
             weights,
             scale,
+            initial,
             C=C,
             max_iter=max_iter,
             tol=tol,

@@ -251,8 +251,10 @@ def decode_over_time(
         separate = name == "lda" or class_weight is not None
         statistics = class_statistics(data, labels, n_classes, per_class=separate)
     scores = []
+    decision = None
     for train, test in folds:
         test_t = torch.as_tensor(test, device=device)
+        # Logistic regression starts from the previous fold's classifiers.
         decision = fit_linear(
             data,
             labels,
@@ -262,6 +264,7 @@ def decode_over_time(
             classifier=name,
             class_weight=class_weight,
             standardize=standardize,
+            start=decision,
             max_memory=max_memory,
             **options,
         )
