@@ -11,6 +11,7 @@ Usage::
 
     python experiments/synthesis_effects.py [--weights A.safetensors B.safetensors]
         [--regions mid late] [--scales 0.2 0.4] [--seeds 0 1] [--n 16] [--steps 20]
+        [--world-seed 0] [--full-world]
 """
 
 import argparse
@@ -59,10 +60,18 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--n", type=int, default=16)
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--world-seed", type=int, default=0)
+    parser.add_argument(
+        "--full-world",
+        action="store_true",
+        help="the full-size world of `neuroalign synthesize` (default: the tests' quick one)",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
 
-    world = make_world(seed=0, n_per_category=40, n_subjects=1, quick=True)
+    world = make_world(
+        seed=args.world_seed, n_per_category=40, n_subjects=1, quick=not args.full_world
+    )
     subject = world.subjects["fmri"]["sub-01"]
     network = default_model()
     extractor = FeatureExtractor(network, FEATURE_LAYERS, image_size=64)

@@ -7,23 +7,24 @@ set is drawn, so the network rarely sees an image twice. Weights are an exponent
 moving average of the training weights, stored as float16 safetensors with the UNet and
 scheduler configurations and the training recipe as metadata.
 
-The shipped weights come from two seeded stages of ``--steps`` each (``--two-stage``):
+The shipped weights come from two seeded stages of ``--steps`` each (``--stages 2``):
 stage 1 trains from scratch with ``--seed`` and peak learning rate ``--max-lr``; stage
 2 continues from stage 1's float16 weights with seed ``--seed + 1``, fresh stimulus
 pools and half the peak learning rate (final loss 0.0339 after stage 1, 0.0288 after
-stage 2). Guidance toward the category-tuned late ROI works only with stage 2's samples:
-at guidance 0.2, 6-9 of 16 images per seed show its preferred category vs 0-2 unguided
-(stage 1: 0-1 of 16), see ``experiments/synthesis_effects.py``. On 2 shared CPU cores
-each stage takes about 20 minutes.
+stage 2). On the tests' world (seed 0, quick), guidance toward the category-tuned late
+ROI works only with stage 2's samples: at guidance 0.2, 6-9 of 16 images per seed show
+its preferred category vs 0-2 unguided (stage 1: 0-1 of 16), see
+``experiments/synthesis_effects.py``; not on every world (tests/synthesis/test_world.py).
+On 2 shared CPU cores each stage takes about 20 minutes.
 
 Usage::
 
-    python experiments/train_ddpm.py --two-stage   # the shipped weights
-    python experiments/train_ddpm.py [--steps 450] [--seed 0] [--init PATH] [--out PATH]
+    python experiments/train_ddpm.py   # the shipped weights: --stages 2 --steps 450 --seed 0
+    python experiments/train_ddpm.py --stages 1 [--steps N] [--seed S] [--init PATH] [--out PATH]
 
-``--two-stage`` is the same as the two commands
-``train_ddpm.py --seed 0 --out stage1.safetensors`` and
-``train_ddpm.py --seed 1 --init stage1.safetensors --max-lr 1e-3``.
+The default is the same as the two commands
+``train_ddpm.py --stages 1 --seed 0 --out stage1.safetensors`` and
+``train_ddpm.py --stages 1 --seed 1 --init stage1.safetensors --max-lr 1e-3``.
 """
 
 import argparse
@@ -137,18 +138,20 @@ def main(argv=None):
     )
     parser.add_argument("--max-lr", type=float, default=MAX_LR)
     parser.add_argument(
-        "--two-stage",
-        action="store_true",
-        help="train from scratch, then on with seed + 1 and half the peak learning rate "
-        "(the recipe of the shipped weights)",
+        "--stages",
+        type=int,
+        choices=(1, 2),
+        default=2,
+        help="2 (the recipe of the shipped weights): train from scratch, then on with "
+        "seed + 1 and half the peak learning rate; 1: a single stage",
     )
     args = parser.parse_args(argv)
-    if args.two_stage and args.init is not None:
-        parser.error("--two-stage trains from scratch; drop --init")
+    if args.stages == 2 and args.init is not None:
+        parser.error("--stages 2 trains from scratch; pass --stages 1 to continue from --init")
     torch.set_num_threads(THREADS)
     start = time.perf_counter()
     unet, loss = train(steps=args.steps, seed=args.seed, init=args.init, max_lr=args.max_lr)
-    if args.two_stage:
+    if args.stages == 2:
         print(f"stage 1 done (loss {loss:.4f}); stage 2", flush=True)
         unet, loss = train(
             steps=args.steps, seed=args.seed + 1, init=shipped_state(unet), max_lr=args.max_lr / 2
@@ -163,12 +166,12 @@ def main(argv=None):
         "seed": str(args.seed),
         "init": "" if args.init is None else args.init.name,
         "max_lr": str(args.max_lr),
-        "stages": "2" if args.two_stage else "1",
+        "stages": str(args.stages),
         "recipe": (
             f"stage 1: --steps {args.steps} --seed {args.seed} --max-lr {args.max_lr}; "
             f"stage 2: --steps {args.steps} --seed {args.seed + 1} --max-lr {args.max_lr / 2} "
             "from stage 1's float16 weights"
-            if args.two_stage
+            if args.stages == 2
             else f"--steps {args.steps} --seed {args.seed} --max-lr {args.max_lr}"
             + ("" if args.init is None else f" --init {args.init.name}")
         ),
