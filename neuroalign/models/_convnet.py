@@ -6,15 +6,13 @@ the model, so it takes RGB images in [0, 1] directly.
 """
 
 import json
-import os
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file
 from torch import nn
 
 from neuroalign._backend import resolve_device
+from neuroalign.models._weights import read_weights
 
 __all__ = ["DEFAULT_LAYERS", "DEFAULT_WEIGHTS", "ConvNet", "default_model"]
 
@@ -128,26 +126,9 @@ def default_model(weights=None, *, device="cpu"):
     >>> model(torch.rand(2, 3, 64, 64)).shape, model.training
     (torch.Size([2, 5]), False)
     """
-    path = Path(DEFAULT_WEIGHTS if weights is None else os.fspath(weights))
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"'weights' file {str(path)!r} does not exist. Pass the path of a safetensors "
-            f"file, or recreate the default weights with `python {_TRAINING_SCRIPT}`."
-        )
-    try:
-        with safe_open(path, framework="pt") as handle:
-            metadata = handle.metadata() or {}
-        state = load_file(path)
-    except (SafetensorError, OSError) as err:
-        raise ValueError(
-            f"'weights' file {str(path)!r} is not a readable safetensors file ({err}). "
-            f"Recreate it with `python {_TRAINING_SCRIPT}`."
-        ) from err
-    if "categories" not in metadata:
-        raise ValueError(
-            f"'weights' file {str(path)!r} has no 'categories' metadata; it was not written "
-            f"by `{_TRAINING_SCRIPT}`."
-        )
+    path, state, metadata = read_weights(
+        weights, DEFAULT_WEIGHTS, script=_TRAINING_SCRIPT, required=("categories",)
+    )
     model = ConvNet(json.loads(metadata["categories"]))
     _check_state(model.state_dict(), state, path)
     model.load_state_dict(state)

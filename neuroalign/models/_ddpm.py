@@ -6,14 +6,11 @@ The weights are shipped as float16 safetensors together with both configurations
 """
 
 import json
-import os
 from pathlib import Path
-
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file
 
 from neuroalign._backend import resolve_device
 from neuroalign._optional import import_optional
+from neuroalign.models._weights import read_weights
 
 __all__ = ["DDPM_SCHEDULER_CONFIG", "DDPM_UNET_CONFIG", "DEFAULT_DDPM_WEIGHTS", "default_ddpm"]
 
@@ -84,27 +81,12 @@ def default_ddpm(weights=None, *, device="cpu"):
     (32, 'DDPMScheduler')
     """
     diffusers = import_optional("diffusers", extra="synthesis", feature="The default DDPM")
-    path = Path(DEFAULT_DDPM_WEIGHTS if weights is None else os.fspath(weights))
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"'weights' file {str(path)!r} does not exist. Pass the path of a safetensors "
-            f"file, or recreate the default weights with `python {_TRAINING_SCRIPT}`."
-        )
-    try:
-        with safe_open(path, framework="pt") as handle:
-            metadata = handle.metadata() or {}
-        state = load_file(path)
-    except (SafetensorError, OSError) as err:
-        raise ValueError(
-            f"'weights' file {str(path)!r} is not a readable safetensors file ({err}). "
-            f"Recreate it with `python {_TRAINING_SCRIPT}`."
-        ) from err
-    missing = [key for key in ("unet_config", "scheduler_config") if key not in metadata]
-    if missing:
-        raise ValueError(
-            f"'weights' file {str(path)!r} has no {' or '.join(missing)} metadata; it was "
-            f"not written by `{_TRAINING_SCRIPT}`."
-        )
+    path, state, metadata = read_weights(
+        weights,
+        DEFAULT_DDPM_WEIGHTS,
+        script=_TRAINING_SCRIPT,
+        required=("unet_config", "scheduler_config"),
+    )
     unet = diffusers.UNet2DModel(**json.loads(metadata["unet_config"]))
     try:
         unet.load_state_dict({key: value.float() for key, value in state.items()})
