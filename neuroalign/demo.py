@@ -19,7 +19,13 @@ __all__ = ["DEMO_EXPERIMENT", "DemoResult", "check_ground_truth", "demo_config",
 
 logger = logging.getLogger("neuroalign")
 
-DEMO_EXPERIMENT = Path(__file__).resolve().parent.parent / "experiments" / "demo.yaml"
+# A wheel ships the experiment inside the package; a source checkout has it in experiments/.
+_PACKAGED_EXPERIMENT = Path(__file__).resolve().parent / "_data" / "demo.yaml"
+DEMO_EXPERIMENT = (
+    _PACKAGED_EXPERIMENT
+    if _PACKAGED_EXPERIMENT.is_file()
+    else Path(__file__).resolve().parent.parent / "experiments" / "demo.yaml"
+)
 # Resampling in the quick demo: enough for stable point estimates, cheap on 2 cores.
 _QUICK = {"n_bootstrap": 20, "n_permutations": 100}
 
@@ -69,14 +75,15 @@ def demo_config(*, quick=False, seed=0, device="auto", batch_size=None):
     Raises
     ------
     FileNotFoundError
-        If ``experiments/demo.yaml`` is not next to the package (a source checkout).
+        If the demo experiment is neither in the installed package nor in the
+        checkout's ``experiments/`` folder.
     """
     import yaml
 
     if not DEMO_EXPERIMENT.is_file():
         raise FileNotFoundError(
-            f"The demo experiment {str(DEMO_EXPERIMENT)!r} is missing; run the demo from a "
-            "source checkout of neuroalign (git clone, then `make demo`)."
+            f"The demo experiment {str(DEMO_EXPERIMENT)!r} is missing; reinstall neuroalign "
+            "or run the demo from a source checkout (git clone, then `make demo`)."
         )
     config = copy.deepcopy(yaml.safe_load(DEMO_EXPERIMENT.read_text()))
     config["seed"], config["device"] = seed, device
