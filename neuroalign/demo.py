@@ -19,13 +19,8 @@ __all__ = ["DEMO_EXPERIMENT", "DemoResult", "check_ground_truth", "demo_config",
 
 logger = logging.getLogger("neuroalign")
 
-# A wheel ships the experiment inside the package; a source checkout has it in experiments/.
-_PACKAGED_EXPERIMENT = Path(__file__).resolve().parent / "_data" / "demo.yaml"
-DEMO_EXPERIMENT = (
-    _PACKAGED_EXPERIMENT
-    if _PACKAGED_EXPERIMENT.is_file()
-    else Path(__file__).resolve().parent.parent / "experiments" / "demo.yaml"
-)
+# Package data, so installed wheels have it too; experiments/demo.yaml links to it.
+DEMO_EXPERIMENT = Path(__file__).resolve().parent / "_data" / "demo.yaml"
 # Resampling in the quick demo: enough for stable point estimates, cheap on 2 cores.
 _QUICK = {"n_bootstrap": 20, "n_permutations": 100}
 
@@ -75,15 +70,13 @@ def demo_config(*, quick=False, seed=0, device="auto", batch_size=None):
     Raises
     ------
     FileNotFoundError
-        If the demo experiment is neither in the installed package nor in the
-        checkout's ``experiments/`` folder.
+        If the demo experiment is missing from the installed package.
     """
     import yaml
 
     if not DEMO_EXPERIMENT.is_file():
         raise FileNotFoundError(
-            f"The demo experiment {str(DEMO_EXPERIMENT)!r} is missing; reinstall neuroalign "
-            "or run the demo from a source checkout (git clone, then `make demo`)."
+            f"The demo experiment {str(DEMO_EXPERIMENT)!r} is missing; reinstall neuroalign."
         )
     config = copy.deepcopy(yaml.safe_load(DEMO_EXPERIMENT.read_text()))
     config["seed"], config["device"] = seed, device
