@@ -20,8 +20,8 @@ class DecodingPermutationResult:
     ----------
     observed : numpy.ndarray of shape (n_times,) or (n_train_times, n_test_times)
         Cross-validated score (mean over folds) with the true labels.
-    null : numpy.ndarray of shape (n_permutations, *observed.shape)
-        The same with permuted labels (same folds).
+    null : numpy.ndarray of shape (n_permutations, ...)
+        The same with permuted labels (same folds); trailing dims as ``observed``.
     p_values : numpy.ndarray of shape observed.shape
         Point-wise ``(1 + #{null >= observed}) / (1 + n_permutations)`` (one-sided: above chance).
     clusters : ClusterResult

@@ -170,7 +170,7 @@ def plot_model_comparison(
     pairwise : array of shape (n_bars, n_bars) or pandas.DataFrame, optional
         p-values of bar differences (a table needs ``model_a, model_b, p`` or
         ``p_corrected``); default the EvaluationResult's corrected p-values, none for a
-        table. Pairs with ``p < alpha`` get a bracket (* < .05, ** < .01, *** < .001).
+        table. Pairs with ``p < alpha`` get a bracket (``*`` < .05, ``**`` < .01, ``***`` < .001).
     x : str, default="model"
         Table column with one bar per value (e.g. ``"layer"``).
     order : sequence of str, optional
