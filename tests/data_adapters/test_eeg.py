@@ -95,8 +95,15 @@ def test_eegmmidb_edf(shared_dataset):
     assert epochs.sizes == {"presentation": len(described), "neuroid": 64, "time": 641}
     np.testing.assert_array_equal(epochs.stimulus_id.values, described)
     assert (epochs.stimulus_id.values == "T0").sum() == 15
-    # The stored unit is uV; MNE reads volts and the adapter reports uV again.
-    assert 1.0 < np.abs(epochs.values).std() < 500.0 and epochs.attrs["units"] == "uV"
+    # The stored unit is uV; MNE reads volts and the adapter reports uV again: the values
+    # equal MNE's own epochs of the same events, scaled to uV, exactly.
+    raw.load_data()
+    events, _ = mne.events_from_annotations(raw, verbose=False)
+    reference = mne.Epochs(
+        raw, events, tmin=0.0, tmax=4.0, baseline=None, preload=True, verbose=False
+    ).get_data()
+    np.testing.assert_allclose(epochs.values, reference * 1e6, rtol=1e-12, atol=0)
+    assert epochs.attrs["units"] == "uV"
 
 
 def test_muse_csv_faces_and_houses(shared_dataset):
