@@ -159,7 +159,29 @@ class RidgeClassifierDecoder(_LinearDecoder):
         return "ridge", {"alpha": float(self.alpha)}
 
 
-class LDADecoder(_LinearDecoder):
+class _ProbabilisticDecoder(_LinearDecoder):
+    """A linear decoder whose discriminant scores are log-odds (LDA, logistic)."""
+
+    def predict_proba(self, X):
+        """Class probabilities: the softmax of the discriminant scores.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        probabilities : ndarray of shape (n_samples, n_classes)
+        """
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            scores = np.stack([np.zeros_like(scores), scores], 1)
+        scores = scores - scores.max(1, keepdims=True)
+        exp = np.exp(scores)
+        return exp / exp.sum(1, keepdims=True)
+
+
+class LDADecoder(_ProbabilisticDecoder):
     """Linear discriminant analysis with a shrunk within-class covariance.
 
     Equivalent to ``make_pipeline(StandardScaler(), LinearDiscriminantAnalysis(
@@ -212,21 +234,8 @@ class LDADecoder(_LinearDecoder):
             raise ValueError(f"'shrinkage' must be in [0, 1]; got {self.shrinkage}.")
         return "lda", {"shrinkage": self.shrinkage}
 
-    def predict_proba(self, X):
-        """Posterior class probabilities (softmax of the discriminant scores).
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        probabilities : ndarray of shape (n_samples, n_classes)
-        """
-        return _probabilities(self.decision_function(X))
-
-
-class LogisticDecoder(_LinearDecoder):
+class LogisticDecoder(_ProbabilisticDecoder):
     """L2-penalised logistic regression (multinomial for more than two classes), Newton.
 
     Equivalent to ``make_pipeline(StandardScaler(), LogisticRegression(C))``.
@@ -283,26 +292,6 @@ class LogisticDecoder(_LinearDecoder):
         if not float(self.C) > 0:
             raise ValueError(f"'C' must be positive; got {self.C}.")
         return "logistic", {"C": float(self.C), "max_iter": int(self.max_iter), "tol": self.tol}
-
-    def predict_proba(self, X):
-        """Class probabilities.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        probabilities : ndarray of shape (n_samples, n_classes)
-        """
-        return _probabilities(self.decision_function(X))
-
-
-def _probabilities(scores):
-    scores = np.stack([np.zeros_like(scores), scores], 1) if scores.ndim == 1 else scores
-    scores = scores - scores.max(1, keepdims=True)
-    exp = np.exp(scores)
-    return exp / exp.sum(1, keepdims=True)
 
 
 class _TimeDecoder(BaseEstimator):
