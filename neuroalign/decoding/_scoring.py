@@ -35,39 +35,51 @@ def predict_codes(decisions):
 def _wins_below(keys, positive_bit):
     """Per row, the positives' count of negatives sorted before them.
 
-    ``keys`` (rows, n_samples) are int64 sort keys whose lowest bit is
+    ``keys`` (rows, n_samples) are integer sort keys whose lowest bit is
     ``positive_bit`` for positive samples and ``1 - positive_bit`` for negatives, so
-    within ties negatives come first when ``positive_bit`` is 1 (ties counted as
-    wins) and last when it is 0 (ties not counted). Also returns the sorted keys.
+    within equal upper bits negatives come first when ``positive_bit`` is 1 (counted
+    as wins) and last when it is 0 (not counted). Also returns the sorted keys.
     """
     ordered = np.sort(keys, axis=-1)
     is_positive = (ordered & 1) == positive_bit
     n_pos = int(is_positive[0].sum())
-    positions = np.arange(keys.shape[-1], dtype=np.float64)
-    return is_positive @ positions - n_pos * (n_pos - 1) / 2, ordered
+    # Positions are below 2**24, so float32 sums of them are exact.
+    positions = np.arange(keys.shape[-1], dtype=np.float32)
+    below = is_positive.astype(np.float32) @ positions
+    return below.astype(np.float64) - n_pos * (n_pos - 1) / 2, ordered
+
+
+def _order_keys(flat):
+    """Order-preserving int32 keys of float32 CPU rows (``-0.0`` as ``0.0``)."""
+    bits = (flat + 0.0).numpy().view(np.int32)
+    keys = bits >> 31
+    keys &= 0x7FFFFFFF
+    keys ^= bits
+    return keys
 
 
 def _auc_float32_cpu(flat, positive):
-    """Mann-Whitney wins of float32 CPU rows through NumPy's vectorised integer sort.
+    """Mann-Whitney wins of float32 CPU rows through NumPy's vectorised int32 sort.
 
-    Every score becomes an order-preserving integer with the label in an extra low
-    bit; one sort per row then counts the negatives below each positive. Rows with
-    tied scores are sorted a second time with the label bit flipped, and the two
-    counts (ties as wins, ties as losses) are averaged.
+    Every score becomes an order-preserving int32 whose lowest bit is replaced by
+    the label, so one sort of 32-bit keys ranks each row. Dropping that bit merges
+    each pair of adjacent float32 values: only a positive and a negative in one
+    such pair can be misordered, and the rows where that happens (ties and
+    1-ulp neighbours across classes, rare) are ranked exactly again with 64-bit
+    keys, the label in an extra bit, counting ties as 1/2.
     """
-    bits = (flat + 0.0).numpy().view(np.int32)  # + 0.0 turns -0.0 into 0.0
-    keys = (bits ^ ((bits >> 31) & 0x7FFFFFFF)).astype(np.int64)
-    keys <<= 1
-    keys |= positive.cpu().numpy()
-    with_ties, ordered = _wins_below(keys, 1)
-    # A negative key 2v followed by 2v + 1 is a tie across classes (2v + 1 twice is a
-    # harmless tie between positives).
-    adjacent = (ordered[:, :-1] | 1) == ordered[:, 1:]
-    if adjacent.any():
-        tied = adjacent.any(-1)
-        without_ties, _ = _wins_below(keys[tied] ^ 1, 0)
-        with_ties[tied] = 0.5 * (with_ties[tied] + without_ties)
-    return torch.from_numpy(with_ties)
+    keys = _order_keys(flat)
+    label = positive.cpu().numpy().astype(np.int32)
+    wins, ordered = _wins_below((keys & ~1) | label, 1)
+    # Neighbouring sorted keys that differ only in the label bit share a value pair.
+    mixed = ((ordered[:, :-1] ^ ordered[:, 1:]) == 1).any(-1)
+    if mixed.any():
+        exact = keys[mixed].astype(np.int64) << 1
+        exact |= label
+        with_ties, _ = _wins_below(exact, 1)
+        without_ties, _ = _wins_below(exact ^ 1, 0)
+        wins[mixed] = 0.5 * (with_ties + without_ties)
+    return torch.from_numpy(wins)
 
 
 def _auc_sorted_groups(flat, positive):

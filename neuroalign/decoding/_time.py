@@ -10,13 +10,14 @@ from neuroalign._validation import check_option, check_positive_int
 from neuroalign.decoding._checks import check_epochs, check_labels
 from neuroalign.decoding._folds import class_folds
 from neuroalign.decoding._scoring import SCORINGS, chance_level, score_decisions
-from neuroalign.decoding._solvers import LinearDecision, class_statistics, fit_linear
+from neuroalign.decoding._solvers import class_statistics, fit_linear
 
 __all__ = [
     "CLASSIFIERS",
     "TimeDecodingResult",
     "decode_over_time",
     "generalization_decisions",
+    "generalization_scores",
     "resolve_classifier",
     "sliding_decisions",
     "sliding_windows",
@@ -140,6 +141,43 @@ def generalization_decisions(decision, X, *, max_memory=None):
         values = (flat @ block).reshape(n_test_times, n_samples, -1, n_outputs)
         chunks.append(values.permute(2, 0, 1, 3) + bias[batch, None, None, :])
     return torch.cat(chunks)
+
+
+def generalization_scores(decision, X, codes, n_classes, scoring, *, shift=None, max_memory=None):
+    """Score every train-time classifier at every test time, a block of test times at a time.
+
+    The decision values of a block are one matrix product laid out as
+    (test time, train time, sample), so every score row is contiguous and the
+    block is scored before the next one is formed.
+
+    Parameters
+    ----------
+    decision : LinearDecision
+        Batch of ``n_train_times`` classifiers.
+    X : Tensor of shape (n_test_times, n_samples, n_features)
+    codes : Tensor of int64 of shape (n_samples,)
+    n_classes : int
+    scoring : {"roc_auc", "accuracy", "balanced_accuracy"}
+    shift : Tensor of shape (n_test_times, n_train_times, n_outputs), optional
+        Added to the decision values (e.g. the offset of data centred per test time).
+
+    Returns
+    -------
+    scores : Tensor of float64 of shape (n_train_times, n_test_times)
+    """
+    n_test_times, n_samples, n_features = X.shape
+    n_train_times, _, n_outputs = decision.weights.shape
+    rows = decision.weights.to(X.dtype).permute(0, 2, 1).reshape(-1, n_features)
+    bias = decision.bias.to(X.dtype)[None]
+    if shift is not None:
+        bias = bias + shift.to(X.dtype)
+    per_item = 3 * X.element_size() * n_train_times * n_samples * n_outputs
+    scores = []
+    for batch in plan_batches(n_test_times, per_item, max_memory, device=X.device):
+        values = (rows @ X[batch].transpose(1, 2)).view(-1, n_train_times, n_outputs, n_samples)
+        values += bias[batch if shift is not None else slice(None), :, :, None]
+        scores.append(score_decisions(values.transpose(-1, -2), codes, n_classes, scoring))
+    return torch.cat(scores).T
 
 
 def _epochs_tensor(X, window, device, dtype):
@@ -269,17 +307,22 @@ def decode_over_time(
             **options,
         )
         if generalize:
-            # Classifiers of other times saw other centrings: score the raw data.
-            raw = LinearDecision(
-                decision.weights,
-                decision.bias - (offset.to(torch.float64) @ decision.weights)[:, 0],
-            )
-            decisions = generalization_decisions(
-                raw, data[:, test_t] + offset, max_memory=max_memory
+            # Classifiers of other times saw other centrings: shift their decisions.
+            moved = offset.to(torch.float64)
+            own = (moved @ decision.weights)[:, 0]
+            shift = torch.einsum("ep,tpo->eto", moved[:, 0], decision.weights) - own[None]
+            fold_scores = generalization_scores(
+                decision,
+                data[:, test_t],
+                labels[test_t],
+                n_classes,
+                scoring,
+                shift=shift,
+                max_memory=max_memory,
             )
         else:
             decisions = sliding_decisions(decision, data[:, test_t])
-        fold_scores = score_decisions(decisions, labels[test_t], n_classes, scoring)
+            fold_scores = score_decisions(decisions, labels[test_t], n_classes, scoring)
         scores.append(fold_scores.cpu().numpy())
     return TimeDecodingResult(
         scores=np.stack(scores),

@@ -26,6 +26,20 @@ def test_auc_matches_sklearn_with_ties_and_signed_zeros(rng, dtype, decimals):
     np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-15)
 
 
+def test_float32_auc_exact_for_neighbouring_values_across_classes(rng):
+    # Pairs one float32 step apart (either order, both signs) and exact ties, in both classes.
+    base = rng.standard_normal((30, 12)).astype(np.float32)
+    up = np.nextafter(base, np.float32(np.inf))
+    scores = np.concatenate([base, up], 1)
+    scores[::2] = -scores[::2]
+    scores[::3, :6] = scores[::3, 12:18]
+    codes = np.concatenate([np.tile([0, 1], 6), np.tile([1, 0], 6)])  # neighbours differ
+    decisions = torch.as_tensor(scores)[..., None]
+    ours = score_decisions(decisions, torch.as_tensor(codes), 2, "roc_auc").numpy()
+    expected = [roc_auc_score(codes, row) for row in scores]
+    np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-15)
+
+
 def test_logistic_start_reaches_the_same_optimum(rng):
     X = torch.as_tensor(rng.standard_normal((3, 60, 4)))
     codes = torch.as_tensor(np.arange(60) % 2)
