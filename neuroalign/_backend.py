@@ -13,6 +13,7 @@ import torch
 from neuroalign._config import get_config
 
 __all__ = [
+    "Workspace",
     "available_memory",
     "parse_memory",
     "plan_batches",
@@ -300,3 +301,44 @@ def plan_batches(n_items, bytes_per_item, max_memory=None, *, device=None, fixed
         slice(start * batch_size, min(n_items, (start + 1) * batch_size))
         for start in range(n_batches)
     ]
+
+
+class Workspace:
+    """Named buffers reused across the iterations of a loop.
+
+    A large fresh CPU tensor is page-faulted on first touch, which costs several times
+    an elementwise pass over it; solvers that make the same temporaries in every fold
+    take them from a workspace instead (``torch.mul(a, b, out=work.get(...))``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> work = Workspace()
+    >>> first = work.get("buffer", (2, 3), torch.float32, "cpu")
+    >>> work.get("buffer", (2, 3), torch.float32, "cpu").data_ptr() == first.data_ptr()
+    True
+    """
+
+    def __init__(self):
+        self._buffers = {}
+
+    def get(self, name, shape, dtype, device):
+        """An uninitialised tensor of ``shape``, the same one on every call with ``name``.
+
+        Parameters
+        ----------
+        name : str
+        shape : tuple of int
+        dtype : torch.dtype
+        device : torch.device or str
+
+        Returns
+        -------
+        buffer : Tensor of shape ``shape``
+        """
+        buffer = self._buffers.get(name)
+        shape = tuple(shape)
+        if buffer is None or tuple(buffer.shape) != shape or buffer.dtype != dtype:
+            buffer = torch.empty(shape, dtype=dtype, device=device)
+            self._buffers[name] = buffer
+        return buffer

@@ -32,13 +32,13 @@ from tqdm.auto import tqdm
 from neuroalign._backend import plan_batches, resolve_device, resolve_dtype, to_tensor
 from neuroalign._validation import check_option, check_positive_int
 from neuroalign.encoding._cv import make_folds
+from neuroalign.encoding._fold import Fold
 from neuroalign.encoding._ridge import (
     SCORINGS,
     _as_matrix,
     _check_alphas,
     _choose_method,
     _eigh,
-    _Fold,
     _sweep_scores,
 )
 from neuroalign.exceptions import DimensionError, NeuroalignWarning
@@ -295,14 +295,15 @@ class _Spaces:
         eigenvalues, V = _eigh(covariance * scale[:, None] * scale[None, :])
         DV = scale[:, None] * V
         train_block, mean = self._centred(train)
-        return _Fold(
+        return Fold(
             train,
             test,
             (self.X[test] - mean) @ DV,
             eigenvalues,
-            (train_block @ DV).T.to(dtype),
+            dtype=dtype,
             fit_intercept=self.fit_intercept,
             dual=False,
+            projector=(train_block @ DV).T.to(dtype),
         )
 
     def _dual_fold(self, kernel, train, test, dtype):
@@ -313,14 +314,15 @@ class _Spaces:
             K_train = K_train - column_mean - column_mean[:, None] + grand_mean
             K_test = K_test - K_test.mean(1, keepdim=True) - column_mean + grand_mean
         eigenvalues, U = _eigh(K_train)
-        return _Fold(
+        return Fold(
             train,
             test,
             K_test @ U,
             eigenvalues,
-            U.T.to(dtype),
+            dtype=dtype,
             fit_intercept=self.fit_intercept,
             dual=True,
+            projector=U.T.to(dtype),
         )
 
     def refit(self, gamma, dtype):
@@ -391,13 +393,9 @@ def _search(spaces, candidates, Y, alphas, *, scoring, dtype, max_memory, progre
     with tqdm(total=len(candidates) * len(batches), disable=not progress, desc=desc) as bar:
         for index, gamma in enumerate(candidates64):
             folds = spaces.fold_bases(gamma, dtype)
-            inverses = [(1.0 / (f.eigenvalues[None] + alphas64[:, None])).to(dtype) for f in folds]
             for batch in batches:
                 Y_chunk = Y_host[:, batch].to(device)
-                scores = sum(
-                    _sweep_scores(fold, inverse, Y_chunk, scoring)
-                    for fold, inverse in zip(folds, inverses)
-                )
+                scores = sum(_sweep_scores(fold, alphas64, Y_chunk, scoring) for fold in folds)
                 scores /= n_folds
                 alpha_index = scores.argmax(0)
                 value = scores.gather(0, alpha_index[None])[0]

@@ -27,10 +27,23 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from neuroalign._backend import plan_batches, resolve_device, resolve_dtype, to_tensor
+from neuroalign._backend import (
+    Workspace,
+    plan_batches,
+    resolve_device,
+    resolve_dtype,
+    to_tensor,
+)
 from neuroalign._validation import check_option
 from neuroalign.encoding._cv import make_folds
-from neuroalign.encoding._sweep import PartialFractions
+from neuroalign.encoding._fold import Fold
+from neuroalign.encoding._primal import (
+    BlockProducts,
+    FeatureStats,
+    is_partition,
+    primal_decomposition,
+    primal_fold,
+)
 from neuroalign.exceptions import DimensionError, NeuroalignWarning
 
 __all__ = ["RidgeCVResult", "SCORINGS", "solve_ridge_cv"]
@@ -141,48 +154,6 @@ def _check_alphas(alphas):
     return values
 
 
-class _Fold:
-    """One fold's decomposition: test basis ``A``, eigenvalues ``s``, target projection.
-
-    ``test_basis`` arrives in float64 and is kept in ``dtype`` for the sweeps; the
-    float64 copy serves once, to build the fold's :class:`PartialFractions`.
-    """
-
-    def __init__(self, train, test, test_basis, eigenvalues, projector, *, fit_intercept, dual):
-        self.train = train
-        self.test = test
-        self.test_basis = test_basis.to(projector.dtype)
-        self.eigenvalues = eigenvalues
-        self.projector = projector
-        self.fit_intercept = fit_intercept
-        self.dual = dual
-        self._test_basis64 = test_basis
-        self._fractions = {}
-
-    def project(self, Y):
-        """``B`` (rank × n_targets) for targets ``Y`` (all samples)."""
-        Y_train = Y[self.train]
-        if self.dual and self.fit_intercept:
-            Y_train = Y_train - Y_train.mean(0)
-        return self.projector @ Y_train
-
-    def offset(self, Y):
-        """What the intercept adds to every validation prediction (training-target means)."""
-        return Y[self.train].mean(0) if self.fit_intercept else torch.zeros_like(Y[0])
-
-    def fractions(self, inverse, *, centered):
-        """The fold's :class:`PartialFractions` for a sweep, or None for the direct one."""
-        if centered not in self._fractions:
-            self._fractions[centered] = PartialFractions.build(
-                self._test_basis64,
-                self.eigenvalues,
-                float(inverse.min()),
-                centered=centered,
-                n_alphas=inverse.shape[0],
-            )
-        return self._fractions[centered]
-
-
 def _center_scale(X, rows, fit_intercept, standardize):
     """Centred (and scaled) rows of X, and the statistics to apply to other rows."""
     block = X[rows]
@@ -199,23 +170,6 @@ def _eigh(matrix):
     return eigenvalues.clamp_min(0.0), vectors
 
 
-def _primal_fold(X64, train, test, fit_intercept, standardize, dtype):
-    train_block, mean, scale = _center_scale(X64, train, fit_intercept, standardize)
-    eigenvalues, V = _eigh(train_block.T @ train_block)
-    test_basis = ((X64[test] - mean) / scale) @ V
-    projector = (train_block @ V).T
-    # Centred features make the projection blind to the target means.
-    return _Fold(
-        train,
-        test,
-        test_basis,
-        eigenvalues,
-        projector.to(dtype),
-        fit_intercept=fit_intercept,
-        dual=False,
-    )
-
-
 def _dual_fold(gram, train, test, fit_intercept, dtype):
     """Dual-form fold from the Gram matrix of all samples, centred on the training rows.
 
@@ -229,14 +183,15 @@ def _dual_fold(gram, train, test, fit_intercept, dtype):
         train_kernel = train_kernel - train_means[:, None] - train_means[None, :] + overall
         test_kernel = test_kernel - test_means[:, None] - train_means[None, :] + overall
     eigenvalues, U = _eigh(train_kernel)
-    return _Fold(
+    return Fold(
         train,
         test,
         test_kernel @ U,
         eigenvalues,
-        U.T.to(dtype),
+        dtype=dtype,
         fit_intercept=fit_intercept,
         dual=True,
+        projector=U.T.to(dtype),
     )
 
 
@@ -247,25 +202,34 @@ def _scaled_gram(X64, train, fit_intercept, standardize):
     return scaled @ scaled.T
 
 
-def _sweep_scores(fold, inverse, Y, scoring):
+def _sweep_scores(fold, alphas, Y, scoring, train_products=None, work=None):
     """Validation scores (n_alphas, n_targets) of every alpha on one fold.
 
-    ``inverse`` is (n_alphas, rank): ``1 / (s + alpha)`` for each alpha. The cross term
-    with the targets comes from ``Aᵀ Y_test``; the squared norms of the predictions
-    from the fold's partial fractions (see :mod:`neuroalign.encoding._sweep`) or, where
-    those do not pay, from the stacked predictions of all alphas.
+    ``alphas`` (n_alphas,) is float64; ``train_products`` as in :meth:`Fold.project`;
+    ``work`` keeps the large temporaries between folds. The cross term with the
+    targets comes from ``Aᵀ Y_test``; the squared norms of the predictions from the
+    fold's partial fractions (see :mod:`neuroalign.encoding._sweep`) for the alphas
+    they serve, and from the stacked predictions for the others.
     """
-    B = fold.project(Y)
-    Y_test = Y[fold.test] - fold.offset(Y)
+    work = work or Workspace()
+    inverse = fold.inverse(alphas)
+    B, train_mean = fold.project(Y, train_products, work)
+    Y_test = fold.test_rows(Y)
+    Y_test = torch.sub(Y_test, train_mean, out=work.get("Y_test", Y_test.shape, Y.dtype, Y.device))
     centered = scoring == "pearson"
     if centered:
-        Y_test = Y_test - Y_test.mean(0)
-    cross = inverse @ (B * (fold.test_basis.T @ Y_test))
-    fractions = fold.fractions(inverse, centered=centered)
+        Y_test -= Y_test.mean(0)
+    products = work.get("cross", B.shape, Y.dtype, Y.device)
+    cross = inverse @ torch.mm(fold.test_basis.T, Y_test, out=products).mul_(B)
+    fractions = fold.fractions(alphas, centered=centered)
     if fractions is None:
         norms = _stacked_norms(fold, inverse, B, centered)
     else:
-        norms = fractions.norms(inverse, B).to(Y.dtype)
+        served = fractions.alphas
+        norms = torch.empty_like(cross)
+        norms[served] = fractions.norms(inverse[served], B, work).to(Y.dtype)
+        if not bool(served.all()):
+            norms[~served] = _stacked_norms(fold, inverse[~served], B, centered)
     targets = torch.linalg.vector_norm(Y_test, dim=0)
     if centered:
         spread = norms.clamp_min(0).sqrt() * targets
@@ -292,30 +256,50 @@ def _stacked_norms(fold, inverse, B, centered):
 class _Refit:
     """Decomposition of all samples, shared by every chunk of targets.
 
-    Weights for target ``j`` are ``back @ (projector @ Yc_j / (s + alpha_j))`` in the
-    centred/scaled feature space, then mapped back to the raw features. In the dual
-    form ``back = basisᵀ U`` and only the dual coefficients ``U @ (...)`` are formed
-    here. The decomposition is float64; the products with the targets run in ``dtype``.
+    Weights for target ``j`` are ``back @ (B_j / (s + alpha_j))`` with ``B`` the
+    projection of the targets on the eigenbasis of all (centred, scaled) samples, then
+    mapped back to the raw features. In the primal form ``B`` is a rotation of
+    ``Xᵀ Y`` (features centred on all samples), taken from the folds'
+    :class:`BlockProducts` when there are some; in the dual form ``back = basisᵀ U`` and
+    only the dual coefficients ``U @ (...)`` are formed here. The decomposition is
+    float64; the products with the targets run in ``dtype``.
     """
 
-    def __init__(self, X64, method, fit_intercept, standardize, dtype):
-        rows = torch.arange(X64.shape[0], device=X64.device)
-        block, self.mean, self.scale = _center_scale(X64, rows, fit_intercept, standardize)
+    def __init__(self, X64, stats, method, fit_intercept, standardize, dtype):
         self.fit_intercept = fit_intercept
         self.dual = method == "dual"
         if self.dual:
+            rows = torch.arange(X64.shape[0], device=X64.device)
+            block, mean, scale = _center_scale(X64, rows, fit_intercept, standardize)
             self.eigenvalues, U = _eigh(block @ block.T)
-            basis = block / self.scale
+            basis = block / scale
             self.projector, self.back = U.T.to(dtype), U.to(dtype)
             self.basis = basis.to(dtype)
-            self.mean_response = (basis @ self.mean).to(dtype)
-        else:
-            self.eigenvalues, V = _eigh(block.T @ block)
-            self.projector = (block @ V).T.to(dtype)
-            self.back = (V / self.scale[:, None]).to(dtype)
+            self.mean = (basis @ mean).to(dtype)
+            return
+        rows = torch.arange(X64.shape[0], device=X64.device)
+        self.eigenvalues, rotation, offset = primal_decomposition(
+            stats,
+            rows,
+            rows[:0],
+            fit_intercept=fit_intercept,
+            standardize=standardize,
+            partition=True,
+        )
+        self.rotation, self.back = rotation.to(dtype), rotation.T.to(dtype)
+        self.rotated_offset = (rotation @ offset).to(dtype)
+        self.mean = (stats.center + offset).to(dtype)
+        self.features = stats.X_compute
 
-    def weights(self, Y, best_alphas):
+    def weights(self, Y, best_alphas, products=None):
         """Coefficients and intercepts (n_targets,) for raw X.
+
+        Parameters
+        ----------
+        Y : Tensor of shape (n_samples, n_targets)
+        best_alphas : Tensor of shape (n_targets,)
+        products : (Tensor, Tensor), optional
+            Primal form: ``Xᵀ Y`` and ``ΣY`` of all samples, if already computed.
 
         Returns
         -------
@@ -324,14 +308,17 @@ class _Refit:
         intercept : Tensor of shape (n_targets,)
         """
         target_mean = Y.mean(0) if self.fit_intercept else torch.zeros_like(Y[0])
-        projected = self.projector @ (Y - target_mean)
-        coef = torch.empty((self.back.shape[0], Y.shape[1]), dtype=Y.dtype, device=Y.device)
-        for alpha in torch.unique(best_alphas):
-            columns = torch.nonzero(best_alphas == alpha).ravel()
-            shrink = (1.0 / (self.eigenvalues + alpha)).to(Y.dtype)
-            coef[:, columns] = self.back @ (projected[:, columns] * shrink[:, None])
-        offset = self.mean_response @ coef if self.dual else self.mean.to(Y.dtype) @ coef
-        intercept = target_mean.double() - offset.double()
+        if self.dual:
+            projected = self.projector @ Y
+            projected.addr_(self.projector.sum(1), target_mean, alpha=-1)
+        else:
+            cross, totals = products if products is not None else (self.features.T @ Y, Y.sum(0))
+            projected = self.rotation @ cross
+            projected.addr_(self.rotated_offset, totals, alpha=-1)
+        eigenvalues = self.eigenvalues.to(Y.dtype)
+        projected /= eigenvalues[:, None] + best_alphas.to(Y.dtype)[None, :]
+        coef = self.back @ projected
+        intercept = target_mean.double() - (self.mean @ coef).double()
         return coef, intercept.to(Y.dtype)
 
 
@@ -463,9 +450,21 @@ def solve_ridge_cv(
         (torch.as_tensor(tr, device=device), torch.as_tensor(te, device=device))
         for tr, te in folds_index
     ]
+    stats, partition = None, False
     if method == "primal":
+        stats = FeatureStats(X64, fit_intercept, dtype)
+        partition = is_partition(folds_index, n_samples)
         folds = [
-            _primal_fold(X64, tr, te, fit_intercept, standardize, dtype) for tr, te in folds_index
+            primal_fold(
+                stats,
+                tr,
+                te,
+                fit_intercept=fit_intercept,
+                standardize=standardize,
+                dtype=dtype,
+                partition=partition,
+            )
+            for tr, te in folds_index
         ]
     else:
         # One Gram matrix serves every fold unless each fold rescales the features.
@@ -480,19 +479,23 @@ def solve_ridge_cv(
             )
             for tr, te in folds_index
         ]
-    refit = _Refit(X64, method, fit_intercept, standardize, dtype)
+    refit = _Refit(X64, stats, method, fit_intercept, standardize, dtype)
     alphas64 = torch.as_tensor(alphas, device=device)
-    inverses = [(1.0 / (f.eigenvalues[None] + alphas64[:, None])).to(dtype) for f in folds]
     rank = max(f.eigenvalues.numel() for f in folds)
     n_test = max(len(f.test) for f in folds)
     itemsize = torch.finfo(dtype).bits // 8
-    fixed = sum(f.test_basis.numel() + f.projector.numel() for f in folds) * itemsize
+    fixed = sum(
+        f.test_basis.numel() + (f.rotation if partition else f.projector).numel() for f in folds
+    )
+    per_target = _bytes_per_target(n_samples, rank, len(alphas), n_test, n_features, itemsize)
+    if partition:
+        per_target += itemsize * (len(folds) + 2) * n_features
     batches = plan_batches(
         n_targets,
-        _bytes_per_target(n_samples, rank, len(alphas), n_test, n_features, itemsize),
+        per_target,
         max_memory,
         device=device,
-        fixed_bytes=fixed + 8 * X64.numel(),
+        fixed_bytes=fixed * itemsize + (16 if stats else 8) * X64.numel(),
     )
     logger.info(
         "solve_ridge_cv: %s form, %d samples x %d features, %d targets in %d chunk(s), "
@@ -513,15 +516,25 @@ def solve_ridge_cv(
     with tqdm(total=len(batches) * len(folds), disable=not progress, desc="ridge CV") as bar:
         for batch in batches:
             Y_chunk = to_tensor(Y[:, batch], device=device, dtype=dtype)
+            # Centring once keeps large target means out of the float32 products;
+            # every fold re-centres on its own training rows.
+            center = Y_chunk.mean(0) if fit_intercept else torch.zeros_like(Y_chunk[0])
+            Y_chunk = Y_chunk - center
+            products = BlockProducts(stats, folds, Y_chunk) if partition else None
+            work = Workspace()
             scores = torch.zeros((len(alphas), Y_chunk.shape[1]), dtype=dtype, device=device)
-            for fold, inverse in zip(folds, inverses):
-                scores += _sweep_scores(fold, inverse, Y_chunk, scoring)
+            for index, fold in enumerate(folds):
+                train_products = products.training(index, work) if partition else None
+                scores += _sweep_scores(fold, alphas64, Y_chunk, scoring, train_products, work)
                 bar.update()
             scores /= len(folds)
             chunk_alphas = alphas64[scores.argmax(0)]
-            chunk_coef, chunk_intercept = refit.weights(Y_chunk, chunk_alphas)
+            chunk_coef, chunk_intercept = refit.weights(
+                Y_chunk, chunk_alphas, products.all_rows() if partition else None
+            )
+            del products, work
             coef[:, batch] = chunk_coef.cpu()
-            intercept[batch] = chunk_intercept.cpu()
+            intercept[batch] = (chunk_intercept + center).cpu()
             cv_scores[:, batch] = scores.cpu()
             best_alphas[batch] = chunk_alphas.cpu()
     dual = method == "dual"
