@@ -1,21 +1,25 @@
 """Ridge regression with per-target regularisation chosen by cross-validation.
 
 One eigendecomposition per fold serves every alpha and every target. For fold *f*
-with test rows ``X_te`` the validation predictions of all alphas are
+with test rows ``X_te`` the validation predictions of alpha ``a`` are
 
     pred[a] = (A * 1 / (s + alpha_a)) @ B
 
 with ``A`` (n_test × rank) and ``s`` from the decomposition and ``B`` (rank × n_targets)
-a projection of the training targets. Stacking the alphas makes the sweep one large
-matrix product per chunk of targets, which dominates the arithmetic.
+a projection of the training targets (:mod:`neuroalign.encoding._fold`):
 
 - primal form (n_features <= n_samples): ``s, V = eigh(Xc_trᵀ Xc_tr)``,
-  ``A = Xc_te V``, ``B = (Xc_tr V)ᵀ Y_tr``;
+  ``A = Xc_te V``, ``B = Vᵀ Xc_trᵀ Y_tr``. When the folds partition the samples, the
+  training Gram matrices and ``Xᵀ Y`` are differences of whole-data ones
+  (:mod:`neuroalign.encoding._primal`);
 - dual (kernel) form (n_features > n_samples): ``s, U = eigh(Xc_tr Xc_trᵀ)``,
   ``A = Xc_te Xc_trᵀ U``, ``B = Uᵀ (Y_tr - mean)``.
 
-Decompositions and Gram matrices are computed in float64; the sweeps run in the
-compute dtype (float32 by default).
+Validation scores need ``Aᵀ Y_te`` and the squared norms of the predictions; those come
+from partial fractions in ``1 / (s + alpha)`` without forming any prediction
+(:mod:`neuroalign.encoding._sweep`). Decompositions and Gram matrices are computed in
+float64; the products with the targets run in the compute dtype (float32 by default),
+in buffers reused from fold to fold.
 """
 
 import dataclasses
@@ -238,7 +242,12 @@ def _sweep_scores(fold, alphas, Y, scoring, train_products=None, work=None):
     residual = residual.to(Y.dtype)
     if scoring == "neg_mse":
         return -residual / len(fold.test)
-    total = torch.linalg.vector_norm(Y_test - Y_test.mean(0), dim=0) ** 2
+    # Y_test is centred on the training rows, so its own mean is small against its
+    # spread; a spread within rounding of the sum of squares is a constant target.
+    squares = targets.double() ** 2
+    total = squares - len(fold.test) * Y_test.mean(0).double() ** 2
+    rounding = len(fold.test) * torch.finfo(Y.dtype).eps * squares
+    total = torch.where(total > rounding, total, 0.0).to(Y.dtype)
     perfect = (residual == 0).to(residual.dtype)
     return torch.where(total > 0, 1 - residual / total.clamp_min(1e-30), perfect)
 

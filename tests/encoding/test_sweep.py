@@ -148,3 +148,16 @@ def test_direct_sweep_is_kept_when_cheaper(rng):
     X = rng.standard_normal((400, 60))
     fold = _fold(X, 10)
     assert _build(fold, torch.tensor([1.0, 10.0]), centered=True) is None
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_target_constant_within_a_test_fold_scores_like_sklearn(rng, dtype):
+    # sklearn's r2_score (force_finite): a constant test target scores 0 unless the
+    # prediction is perfect; rounding of its spread must not turn into huge scores.
+    X = rng.standard_normal((100, 10))
+    Y = rng.standard_normal((100, 3)) + 5.0
+    Y[:25, 1] = 5.0
+    fold = _fold(X, 25, dtype)
+    scores = _sweep_scores(fold, ALPHAS, torch.as_tensor(Y, dtype=dtype), "r2")
+    np.testing.assert_array_equal(scores[:, 1].numpy(), 0.0)
+    assert bool((scores[:, [0, 2]].abs() < 1).all())
