@@ -9,16 +9,22 @@ every fold's training statistics are differences of whole-data ones:
 
 One product per test block (n_samples × n_features × n_targets in all) then replaces
 each fold's (n_train × rank × n_targets) projection of its training targets, and the
-projection becomes a rotation ``Vᵀ D⁻¹`` of a (n_features × n_targets) difference.
-Features are centred on all samples first (in float64), so that every fold's own
-centring is a small rank-one correction.
+projection becomes a rotation of a (n_features × n_targets) difference.
+
+The block products are taken in the eigenbasis of all samples (features centred on all
+samples, in float64, then rotated), not on the raw features: each component then
+carries a relative rounding error, and a fold's rotation from that basis to its own
+mixes mostly components of similar eigenvalue. Raw ``Xᵀ Y`` in float32 would spread
+the rounding of the large components into the small ones, which the ridge weights
+``1 / (s + alpha)`` amplify for ill-conditioned features (e.g. network activations
+with power-law spectra). The refit on all samples needs no rotation at all.
 """
 
 import torch
 
 from neuroalign.encoding._fold import Fold
 
-__all__ = ["BlockProducts", "FeatureStats", "is_partition", "primal_decomposition", "primal_fold"]
+__all__ = ["BlockProducts", "Decomposition", "FeatureStats", "is_partition", "primal_fold"]
 
 
 def is_partition(folds, n_samples):
@@ -46,23 +52,43 @@ def is_partition(folds, n_samples):
 
 
 class FeatureStats:
-    """Features centred on all samples (float64), their Gram matrix and column sums.
+    """Features centred on all samples, their Gram matrix and its eigenbasis.
 
     Parameters
     ----------
     X64 : Tensor of shape (n_samples, n_features), float64
     fit_intercept : bool
         Centre on the mean of all samples (otherwise the features are used as given).
+    standardize : bool
+        Scale features to unit variance (on all samples for the shared eigenbasis).
     dtype : torch.dtype
         Compute dtype of the products with the targets.
+
+    Attributes
+    ----------
+    X : Tensor of shape (n_samples, n_features), float64
+        Features centred on all samples.
+    whole : Decomposition
+        Eigendecomposition of all samples.
+    X_basis : Tensor of shape (n_samples, n_features)
+        ``X`` in the eigenbasis of all samples, in ``dtype``.
     """
 
-    def __init__(self, X64, fit_intercept, dtype):
+    def __init__(self, X64, fit_intercept, standardize, dtype):
         self.center = X64.mean(0) if fit_intercept else torch.zeros_like(X64[0])
         self.X = X64 - self.center
         self.gram = self.X.T @ self.X
         self.sums = self.X.sum(0)
-        self.X_compute = self.X.to(dtype)
+        rows = torch.arange(X64.shape[0], device=X64.device)
+        self.whole = Decomposition(
+            self,
+            rows,
+            rows[:0],
+            fit_intercept=fit_intercept,
+            standardize=standardize,
+            partition=True,
+        )
+        self.X_basis = (self.X @ self.whole.rotation.T).to(dtype)
 
     def training(self, train, test, partition):
         """Gram matrix (n_features²), column sums and count of the training rows."""
@@ -74,40 +100,52 @@ class FeatureStats:
         return X_train.T @ X_train, X_train.sum(0), len(train)
 
 
-def primal_decomposition(stats, train, test, *, fit_intercept, standardize, partition):
+class Decomposition:
     """Eigendecomposition of one training set's (centred, scaled) Gram matrix.
 
-    Returns
-    -------
+    Attributes
+    ----------
     eigenvalues : Tensor of shape (n_features,), float64, ascending
-    rotation : Tensor of shape (n_features, n_features), float64
-        ``Vᵀ D⁻¹``: maps centred raw features to the eigenbasis.
+    vectors : Tensor of shape (n_features, n_features), float64
+        ``V``.
+    scale : Tensor of shape (n_features,), float64
+        ``D``: the training rows' feature spread (ones without ``standardize``).
     offset : Tensor of shape (n_features,), float64
         The training rows' mean of ``stats.X`` (zeros without an intercept).
+    rotation : Tensor of shape (n_features, n_features), float64
+        ``Vᵀ D⁻¹``: maps centred features to the eigenbasis.
     """
-    gram, sums, n_train = stats.training(train, test, partition)
-    mean = sums / n_train
-    centred = gram - n_train * torch.outer(mean, mean)
-    scale = torch.ones_like(mean)
-    if standardize:
-        variance = centred.diagonal() / n_train
-        # A constant column's variance is rounding of the raw second moment.
-        real = variance > 1e-12 * gram.diagonal() / n_train
-        scale = torch.where(real, variance.clamp_min(0).sqrt(), scale)
-    offset = mean if fit_intercept else torch.zeros_like(mean)
-    used = centred if fit_intercept else gram
-    eigenvalues, vectors = torch.linalg.eigh(used / torch.outer(scale, scale))
-    return eigenvalues.clamp_min(0.0), vectors.T / scale, offset
+
+    def __init__(self, stats, train, test, *, fit_intercept, standardize, partition):
+        gram, sums, n_train = stats.training(train, test, partition)
+        mean = sums / n_train
+        centred = gram - n_train * torch.outer(mean, mean)
+        scale = torch.ones_like(mean)
+        if standardize:
+            variance = centred.diagonal() / n_train
+            # A constant column's variance is rounding of the raw second moment.
+            real = variance > 1e-12 * gram.diagonal() / n_train
+            scale = torch.where(real, variance.clamp_min(0).sqrt(), scale)
+        self.offset = mean if fit_intercept else torch.zeros_like(mean)
+        used = centred if fit_intercept else gram
+        eigenvalues, self.vectors = torch.linalg.eigh(used / torch.outer(scale, scale))
+        self.eigenvalues = eigenvalues.clamp_min(0.0)
+        self.scale = scale
+        self.rotation = self.vectors.T / scale
+
+    def inverse_rotation(self):
+        """``D V`` (n_features²): maps the eigenbasis back to centred features."""
+        return self.scale[:, None] * self.vectors
 
 
 def primal_fold(stats, train, test, *, fit_intercept, standardize, dtype, partition):
     """The :class:`Fold` of one training/test split in the primal form.
 
     With ``partition`` the fold projects targets through a rotation of the training
-    rows' ``Xᵀ Y`` (:class:`BlockProducts`); otherwise through a projector of its
-    training rows.
+    rows' ``Xᵀ Y`` in the eigenbasis of all samples (:class:`BlockProducts`);
+    otherwise through a projector of its training rows.
     """
-    eigenvalues, rotation, offset = primal_decomposition(
+    own = Decomposition(
         stats,
         train,
         test,
@@ -115,24 +153,24 @@ def primal_fold(stats, train, test, *, fit_intercept, standardize, dtype, partit
         standardize=standardize,
         partition=partition,
     )
-    test_basis = (stats.X[test] - offset) @ rotation.T
+    test_basis = (stats.X[test] - own.offset) @ own.rotation.T
     common = dict(dtype=dtype, fit_intercept=fit_intercept, dual=False)
     if partition:
         return Fold(
             train,
             test,
             test_basis,
-            eigenvalues,
-            rotation=rotation.to(dtype),
-            rotated_offset=(rotation @ offset).to(dtype),
+            own.eigenvalues,
+            rotation=(own.rotation @ stats.whole.inverse_rotation()).to(dtype),
+            rotated_offset=(own.rotation @ own.offset).to(dtype),
             **common,
         )
-    projector = rotation @ (stats.X[train] - offset).T
-    return Fold(train, test, test_basis, eigenvalues, projector=projector.to(dtype), **common)
+    projector = own.rotation @ (stats.X[train] - own.offset).T
+    return Fold(train, test, test_basis, own.eigenvalues, projector=projector.to(dtype), **common)
 
 
 class BlockProducts:
-    """``Xᵀ Y`` and ``ΣY`` of every fold's test rows, for one chunk of targets.
+    """``Xᵀ Y`` (in the eigenbasis of all samples) and ``ΣY`` of every fold's test rows.
 
     Parameters
     ----------
@@ -144,7 +182,7 @@ class BlockProducts:
 
     def __init__(self, stats, folds, Y):
         blocks = [fold.test_rows(Y) for fold in folds]
-        self.products = [stats.X_compute[fold.test].T @ block for fold, block in zip(folds, blocks)]
+        self.products = [stats.X_basis[fold.test].T @ block for fold, block in zip(folds, blocks)]
         self.sums = [block.sum(0) for block in blocks]
         self.total = self.products[0].clone()
         for product in self.products[1:]:

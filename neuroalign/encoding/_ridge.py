@@ -45,7 +45,6 @@ from neuroalign.encoding._primal import (
     BlockProducts,
     FeatureStats,
     is_partition,
-    primal_decomposition,
     primal_fold,
 )
 from neuroalign.exceptions import DimensionError, NeuroalignWarning
@@ -267,9 +266,9 @@ class _Refit:
 
     Weights for target ``j`` are ``back @ (B_j / (s + alpha_j))`` with ``B`` the
     projection of the targets on the eigenbasis of all (centred, scaled) samples, then
-    mapped back to the raw features. In the primal form ``B`` is a rotation of
-    ``Xᵀ Y`` (features centred on all samples), taken from the folds'
-    :class:`BlockProducts` when there are some; in the dual form ``back = basisᵀ U`` and
+    mapped back to the raw features. In the primal form ``B`` is ``Xᵀ Y`` in the
+    eigenbasis of all samples, taken from the folds' :class:`BlockProducts` when there
+    are some; in the dual form ``back = basisᵀ U`` and
     only the dual coefficients ``U @ (...)`` are formed here. The decomposition is
     float64; the products with the targets run in ``dtype``.
     """
@@ -286,19 +285,12 @@ class _Refit:
             self.basis = basis.to(dtype)
             self.mean = (basis @ mean).to(dtype)
             return
-        rows = torch.arange(X64.shape[0], device=X64.device)
-        self.eigenvalues, rotation, offset = primal_decomposition(
-            stats,
-            rows,
-            rows[:0],
-            fit_intercept=fit_intercept,
-            standardize=standardize,
-            partition=True,
-        )
-        self.rotation, self.back = rotation.to(dtype), rotation.T.to(dtype)
-        self.rotated_offset = (rotation @ offset).to(dtype)
-        self.mean = (stats.center + offset).to(dtype)
-        self.features = stats.X_compute
+        whole = stats.whole
+        self.eigenvalues = whole.eigenvalues
+        self.back = whole.rotation.T.to(dtype)
+        self.rotated_offset = (whole.rotation @ whole.offset).to(dtype)
+        self.mean = (stats.center + whole.offset).to(dtype)
+        self.features = stats.X_basis
 
     def weights(self, Y, best_alphas, products=None):
         """Coefficients and intercepts (n_targets,) for raw X.
@@ -322,8 +314,7 @@ class _Refit:
             projected.addr_(self.projector.sum(1), target_mean, alpha=-1)
         else:
             cross, totals = products if products is not None else (self.features.T @ Y, Y.sum(0))
-            projected = self.rotation @ cross
-            projected.addr_(self.rotated_offset, totals, alpha=-1)
+            projected = torch.addr(cross, self.rotated_offset, totals, alpha=-1)
         eigenvalues = self.eigenvalues.to(Y.dtype)
         projected /= eigenvalues[:, None] + best_alphas.to(Y.dtype)[None, :]
         coef = self.back @ projected
@@ -461,7 +452,7 @@ def solve_ridge_cv(
     ]
     stats, partition = None, False
     if method == "primal":
-        stats = FeatureStats(X64, fit_intercept, dtype)
+        stats = FeatureStats(X64, fit_intercept, standardize, dtype)
         partition = is_partition(folds_index, n_samples)
         folds = [
             primal_fold(

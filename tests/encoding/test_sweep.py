@@ -19,7 +19,7 @@ ALPHAS = torch.tensor(np.logspace(-2, 5, 12))
 
 
 def _primal_fold(X, train, test, fit_intercept, dtype=torch.float64):
-    stats = FeatureStats(torch.as_tensor(X), fit_intercept, dtype)
+    stats = FeatureStats(torch.as_tensor(X), fit_intercept, False, dtype)
     return primal_fold(
         stats,
         train,
