@@ -410,6 +410,13 @@ def solve_ridge_cv(
     system is well posed; eigenvalues that rounding makes slightly negative are set
     to 0.
 
+    Cost: one float64 eigendecomposition per fold and one for the refit; the products
+    with the targets run in ``dtype``. With folds that partition the samples (the
+    default k-fold, grouped k-fold), every fold reuses whole-data products, and no
+    alpha's validation predictions are ever formed (see the module notes). In float32
+    the validation scores stay within about 1e-6 of float64, also for features with
+    power-law spectra.
+
     See Also
     --------
     RidgeEncoder : the scikit-learn estimator around this solver.
@@ -495,7 +502,7 @@ def solve_ridge_cv(
         per_target,
         max_memory,
         device=device,
-        fixed_bytes=fixed * itemsize + (16 if stats else 8) * X64.numel(),
+        fixed_bytes=fixed * itemsize + (16 + itemsize if stats else 8) * X64.numel(),
     )
     logger.info(
         "solve_ridge_cv: %s form, %d samples x %d features, %d targets in %d chunk(s), "
