@@ -61,3 +61,21 @@ def test_generalization_auc_float32_matches_float64(rng):
     double = decode_over_time(X, y, cv=4, generalize=True, device="cpu", dtype="float64")
     # float32 decision values can only swap near-ties: a few pairs of 100 per fold.
     np.testing.assert_allclose(single.scores, double.scores, rtol=0, atol=0.03)
+
+
+def test_float32_logistic_meets_the_float64_gradient_tolerance(rng):
+    # Float32 data: Newton runs in float32, then the float64 gradient decides convergence.
+    y = np.arange(120) % 2
+    X = rng.standard_normal((4, 120, 6)).astype(np.float32) * np.float32(3.0) + np.float32(2.0)
+    X[:, y == 1, 0] += np.float32(1.5) * np.arange(4, dtype=np.float32)[:, None]
+    decision = fit_linear(torch.as_tensor(X), torch.as_tensor(y), 2, classifier="logistic")
+    data = X.astype(np.float64)
+    centred = data - data.mean(1, keepdims=True)
+    scale = data.std(1)
+    weights = decision.weights.numpy()[..., 0]
+    logits = np.einsum("bnp,bp->bn", data, weights) + decision.bias.numpy()
+    residual = 1.0 / (1.0 + np.exp(-logits)) - y
+    gradient_weights = np.einsum("bnp,bn->bp", centred, residual) + scale**2 * weights
+    gradient = np.concatenate([gradient_weights, residual.sum(1, keepdims=True)], 1)
+    # The stopping rule of float32 data: every entry below tol * C * n = 1e-6 * 120.
+    assert np.abs(gradient).max() <= 1e-6 * 120
