@@ -22,6 +22,7 @@ def guided_sample(
     steps=50,
     guidance_scale=1.0,
     guidance_schedule=None,
+    recurrence=1,
     seed=0,
     batch_size=8,
     height=None,
@@ -63,6 +64,14 @@ def guided_sample(
     guidance_schedule : callable, optional
         ``progress -> multiplier`` with ``progress`` in [0, 1) (0 at the first, noisiest
         step); default constant.
+    recurrence : int, default=1
+        Times every step is taken: after each but the last, the new sample is noised
+        back to the step's noise level with fresh noise and the step repeated (the
+        self-recurrence of universal guidance, Bansal et al. 2023), which lets the
+        guidance act longer while the sample stays on the noisy-image manifold; it
+        also removes residual noise that few-step samplers leave. Applies with
+        ``guidance_scale=0`` too, so that unguided samples from the same seeds and
+        settings are the matching control. ``recurrence`` times the cost.
     seed : int, default=0
         Seed of the starting noise (image ``i`` always starts from the ``i``-th noise of
         the stream) and of stochastic schedulers' noise.
@@ -117,6 +126,7 @@ def guided_sample(
     n = check_positive_int("n", n)
     steps = check_positive_int("steps", steps)
     batch_size = check_positive_int("batch_size", batch_size)
+    recurrence = check_positive_int("recurrence", recurrence)
     if not callable(objective):
         raise TypeError(f"'objective' must be callable; got {type(objective).__name__}.")
     scale = float(guidance_scale)
@@ -142,6 +152,7 @@ def guided_sample(
                 steps,
                 scale,
                 guidance_schedule,
+                recurrence,
                 through_unet,
                 generator,
                 bar,
@@ -155,13 +166,16 @@ def guided_sample(
         "scheduler": type(parts.scheduler).__name__,
         "steps": steps,
         "guidance_scale": scale,
+        "recurrence": recurrence,
         "seed": int(seed),
         "through_unet": bool(through_unet),
     }
     return SynthesisResult(torch.cat(images), torch.cat(scores), torch.arange(n), settings)
 
 
-def _denoise(parts, objective, sample, steps, scale, schedule, through_unet, generator, bar):
+def _denoise(
+    parts, objective, sample, steps, scale, schedule, recurrence, through_unet, generator, bar
+):
     scheduler = copy.deepcopy(parts.scheduler)
     scheduler.set_timesteps(steps, device=sample.device)
     extra = {"generator": generator} if accepts(scheduler.step, "generator") else {}
@@ -170,24 +184,48 @@ def _denoise(parts, objective, sample, steps, scale, schedule, through_unet, gen
     timesteps = scheduler.timesteps
     for index, t in enumerate(timesteps):
         multiplier = scale * (1.0 if schedule is None else float(schedule(index / len(timesteps))))
-        if multiplier == 0:
-            with torch.no_grad():
-                output = parts.denoise(scheduler.scale_model_input(sample, t), t)
-        else:
-            output = _guided_output(
-                parts,
-                objective,
-                scheduler,
-                sample,
-                t,
-                index,
-                multiplier,
-                prediction,
-                through_unet,
-            )
-        sample = scheduler.step(output, t, sample, **extra).prev_sample.detach()
+        for repeat in range(recurrence):
+            # Repeats step a copy, so that multistep schedulers keep their state.
+            last = repeat == recurrence - 1
+            stepper = scheduler if last else copy.deepcopy(scheduler)
+            if multiplier == 0:
+                with torch.no_grad():
+                    output = parts.denoise(stepper.scale_model_input(sample, t), t)
+            else:
+                output = _guided_output(
+                    parts,
+                    objective,
+                    stepper,
+                    sample,
+                    t,
+                    index,
+                    multiplier,
+                    prediction,
+                    through_unet,
+                )
+            previous = stepper.step(output, t, sample, **extra).prev_sample.detach()
+            sample = previous if last else _renoise(scheduler, previous, index, generator)
         bar.update(len(sample))
     return sample
+
+
+def _renoise(scheduler, sample, index, generator):
+    """Noise a sample of step ``index + 1``'s level back to step ``index``'s level."""
+    noise = torch.randn(
+        sample.shape, generator=generator, device=sample.device, dtype=torch.float32
+    )
+    if float(scheduler.init_noise_sigma) != 1.0:  # sigma-parameterised (Euler, Heun, LMS...)
+        sigma, below = scheduler.sigmas[index].float(), scheduler.sigmas[index + 1].float()
+        return (sample.float() + (sigma**2 - below**2).sqrt() * noise).to(sample.dtype)
+    timesteps = scheduler.timesteps
+    alpha_bar = scheduler.alphas_cumprod[int(timesteps[index])].float()
+    below = (
+        scheduler.alphas_cumprod[int(timesteps[index + 1])].float()
+        if index + 1 < len(timesteps)
+        else torch.tensor(1.0)
+    )
+    ratio = (alpha_bar / below).to(sample.device)
+    return (ratio.sqrt() * sample.float() + (1 - ratio).sqrt() * noise).to(sample.dtype)
 
 
 def _guided_output(parts, objective, scheduler, sample, t, index, scale, prediction, through_unet):

@@ -43,6 +43,32 @@ def test_guidance_raises_objective_for_every_scheduler(ddpm, redness, scheduler_
     torch.testing.assert_close(guided.scores, redness(guided.images))
 
 
+@pytest.mark.parametrize(
+    "scheduler_class",
+    [None, DPMSolverMultistepScheduler, EulerDiscreteScheduler],
+    ids=lambda s: getattr(s, "__name__", "DDPM"),
+)
+def test_recurrence_repeats_guided_steps_for_every_scheduler(ddpm, redness, scheduler_class):
+    pipeline = with_scheduler(ddpm, scheduler_class)
+    kwargs = {"n": 3, "steps": 6, "seed": 4, "progress": False, "guidance_scale": 0.3}
+    once = guided_sample(pipeline, redness, **kwargs)
+    twice = guided_sample(pipeline, redness, recurrence=2, **kwargs)
+    again = guided_sample(pipeline, redness, recurrence=2, **kwargs)
+    unguided = guided_sample(pipeline, redness, **{**kwargs, "guidance_scale": 0.0})
+    assert twice.settings["recurrence"] == 2
+    torch.testing.assert_close(twice.images, again.images, rtol=0, atol=0)
+    assert not torch.allclose(once.images, twice.images)
+    assert twice.images.min() >= 0 and twice.images.max() <= 1
+    # Re-noised repeats keep the sample on the model's path: every guided image is still
+    # redder than its unguided twin.
+    assert (twice.scores > unguided.scores).all(), (twice.scores, unguided.scores)
+    # The unguided control with the same recurrence is a different sampler, and guidance
+    # still raises the objective over it.
+    control = guided_sample(pipeline, redness, recurrence=2, **{**kwargs, "guidance_scale": 0.0})
+    assert not torch.allclose(control.images, unguided.images)
+    assert (twice.scores > control.scores).all(), (twice.scores, control.scores)
+
+
 def test_gradient_through_the_unet(ddpm, redness):
     kwargs = {"n": 2, "steps": 4, "seed": 0, "progress": False, "guidance_scale": 0.5}
     exact = guided_sample(ddpm, redness, through_unet=True, **kwargs)
@@ -116,6 +142,7 @@ def test_sample_prediction_is_refused(ddpm, redness):
         ({"n": 0}, "'n' must be"),
         ({"steps": 0}, "'steps' must be"),
         ({"guidance_scale": -1.0}, "'guidance_scale' must be a finite number >= 0"),
+        ({"recurrence": 0}, "'recurrence' must be"),
     ],
 )
 def test_bad_arguments(ddpm, redness, kwargs, message):
