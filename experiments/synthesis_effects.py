@@ -1,26 +1,34 @@
 """Measure brain-guided synthesis on the synthetic world, where the brain is known.
 
-For every DDPM weights file, target region, guidance scale and sampling seed: draw
-``--n`` images from the same seeds with and without guidance (DDIM), score them with
-the simulated subject's TRUE response, and print every region's Cohen's d (guided vs
-unguided). For the late (category-tuned) ROI, also count how many images the default
-network classifies as the ROI's preferred category (chance: 1/5). The guiding encoder
-is the one of ``tests/synthesis``: ridge on the default network's features.
+For every world, DDPM weights file, target region and guidance scale: draw ``--n``
+images from each sampling seed with and without guidance, pool the seeds, score the
+images with the simulated subject's TRUE response, and print every region's Cohen's d
+(guided vs unguided). Also count how many guided and unguided images the default
+network classifies as the late ROI's preferred category (the category whose stimuli
+drive the late ROI most), with the one-sided binomial p-value of the guided count
+against chance (1/5). The guiding encoder is the one of ``tests/synthesis``: ridge on
+the default network's features of the world's 200 stimuli.
+
+Worlds are named by seed, ``full`` marks the full-size world (100 voxels per ROI, as
+in ``neuroalign synthesize``): ``0`` is the tests' world, ``0full`` the full-size one.
 
 Usage::
 
-    python experiments/synthesis_effects.py [--weights A.safetensors B.safetensors]
-        [--regions mid late] [--scales 0.2 0.4] [--seeds 0 1] [--n 16] [--steps 20]
-        [--world-seed 0] [--full-world]
+    python experiments/synthesis_effects.py [--worlds 0 1 2 0full] [--regions mid late]
+        [--scales 0.2 0.4] [--recurrence 1 2] [--seeds 0 1 2] [--n 16] [--steps 20]
+        [--scheduler ddim]
+        [--weights A.safetensors B.safetensors]
 """
 
 import argparse
+import itertools
 import time
 from pathlib import Path
 
+import diffusers
 import numpy as np
 import torch
-from diffusers import DDIMScheduler
+from scipy.stats import binomtest
 from torch.nn import functional as F  # noqa: N812
 
 from data_adapters.synthetic import make_world
@@ -35,6 +43,7 @@ from neuroalign.synthesis import (
 
 FEATURE_LAYERS = ("conv2", "conv3", "conv4")
 N_CATEGORIES = 5
+SCHEDULERS = {"ddim": "DDIMScheduler", "ddpm": "DDPMScheduler"}
 
 
 def preferred_category(world, subject, region):
@@ -52,58 +61,79 @@ def category_count(network, images, category):
     return int((labels == category).sum())
 
 
+def build_world(name):
+    """The world, its subject and the fitted guiding encoder."""
+    seed = int(name.removesuffix("full"))
+    world = make_world(seed=seed, n_per_category=40, n_subjects=1, quick=not name.endswith("full"))
+    extractor = FeatureExtractor(default_model(), FEATURE_LAYERS, image_size=64)
+    encoder = fit_image_encoder(extractor, world.stimuli, world.fmri["sub-01"], cv=5)
+    return world, world.subjects["fmri"]["sub-01"], encoder
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--worlds", nargs="+", default=["0", "1", "2", "0full"])
     parser.add_argument("--weights", type=Path, nargs="+", default=[DEFAULT_DDPM_WEIGHTS])
     parser.add_argument("--regions", nargs="+", default=["mid", "late"])
     parser.add_argument("--scales", type=float, nargs="+", default=[0.2, 0.4])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    parser.add_argument("--n", type=int, default=16)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--n", type=int, default=16, help="images per seed and condition")
     parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--world-seed", type=int, default=0)
+    parser.add_argument("--scheduler", choices=sorted(SCHEDULERS), default="ddim")
     parser.add_argument(
-        "--full-world",
-        action="store_true",
-        help="the full-size world of `neuroalign synthesize` (default: the tests' quick one)",
+        "--recurrence", type=int, nargs="+", default=[2], help="see guided_sample's recurrence"
     )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
 
-    world = make_world(
-        seed=args.world_seed, n_per_category=40, n_subjects=1, quick=not args.full_world
-    )
-    subject = world.subjects["fmri"]["sub-01"]
     network = default_model()
-    extractor = FeatureExtractor(network, FEATURE_LAYERS, image_size=64)
-    encoder = fit_image_encoder(extractor, world.stimuli, world.fmri["sub-01"], cv=5)
-    late_category = preferred_category(world, subject, "late")
-    names = list(dict.fromkeys(np.asarray(subject.regions).astype(str)))
-    print(f"late ROI's preferred category: {late_category} (chance {1 / N_CATEGORIES:.2f})")
-    header = f"{'weights':28s} {'region':6s} {'scale':>5s} {'seed':>4s} " + " ".join(
-        f"{'d_' + name:>8s}" for name in names
+    print(
+        f"{'world':6s} {'weights':24s} {'region':6s} {'scale':>5s} {'rec':>3s} "
+        f"{'d_early':>8s} {'d_mid':>8s} {'d_late':>8s} {'pref':>4s} "
+        f"{'guided':>7s} {'unguided':>8s} {'p':>8s} {'s':>5s}"
     )
-    print(header + f" {'cat_guided':>10s} {'cat_unguided':>12s} {'s':>5s}")
-    for weights in args.weights:
-        pipeline = default_ddpm(weights)
-        pipeline.scheduler = DDIMScheduler.from_config(pipeline.scheduler.config)
-        for region in args.regions:
-            objective = BrainObjective(encoder, region=region)
-            for scale in args.scales:
-                for seed in args.seeds:
+    for name in args.worlds:
+        world, subject, encoder = build_world(name)
+        late_category = preferred_category(world, subject, "late")
+        for weights in args.weights:
+            pipeline = default_ddpm(weights)
+            scheduler = getattr(diffusers, SCHEDULERS[args.scheduler])
+            pipeline.scheduler = scheduler.from_config(pipeline.scheduler.config)
+            for region in args.regions:
+                objective = BrainObjective(encoder, region=region)
+                for scale, recurrence in itertools.product(args.scales, args.recurrence):
                     start = time.perf_counter()
-                    kwargs = {"n": args.n, "steps": args.steps, "seed": seed, "progress": False}
-                    guided = guided_sample(pipeline, objective, guidance_scale=scale, **kwargs)
-                    unguided = guided_sample(pipeline, objective, guidance_scale=0.0, **kwargs)
-                    effects = region_effects(guided, unguided, subject.respond, subject.regions)
-                    cells = " ".join(f"{effects.loc[name, 'cohens_d']:8.2f}" for name in names)
-                    counts = (
-                        category_count(network, guided.images, late_category),
-                        category_count(network, unguided.images, late_category),
+                    images = {}
+                    for label, value in (("guided", scale), ("unguided", 0.0)):
+                        images[label] = torch.cat(
+                            [
+                                guided_sample(
+                                    pipeline,
+                                    objective,
+                                    n=args.n,
+                                    steps=args.steps,
+                                    seed=seed,
+                                    guidance_scale=value,
+                                    recurrence=recurrence,
+                                    progress=False,
+                                ).images
+                                for seed in args.seeds
+                            ]
+                        )
+                    effects = region_effects(
+                        images["guided"], images["unguided"], subject.respond, subject.regions
+                    )
+                    counts = [category_count(network, images[k], late_category) for k in images]
+                    total = len(images["guided"])
+                    p = binomtest(counts[0], total, 1 / N_CATEGORIES, alternative="greater").pvalue
+                    cells = " ".join(
+                        f"{effects.loc[r, 'cohens_d']:8.2f}" for r in ("early", "mid", "late")
                     )
                     print(
-                        f"{weights.name[:28]:28s} {region:6s} {scale:5.2f} {seed:4d} {cells} "
-                        f"{counts[0]:6d}/{args.n:<3d} {counts[1]:8d}/{args.n:<3d} "
-                        f"{time.perf_counter() - start:5.0f}",
+                        f"{name:6s} {weights.name[:24]:24s} {region:6s} {scale:5.2f} "
+                        f"{recurrence:3d} {cells} "
+                        f"{late_category:4d} {counts[0]:3d}/{total:<3d} {counts[1]:4d}/{total:<3d} "
+                        f"{p:8.1e} {time.perf_counter() - start:5.0f}",
                         flush=True,
                     )
 

@@ -9,6 +9,7 @@ from neuroalign.cli import build_parser, main
     ("argv", "message"),
     [
         (["--n", "0"], "positive integer"),
+        (["--recurrence", "0"], "positive integer"),
         (["--guidance", "-1"], "must be a number >= 0"),
         (["--scheduler", "heun"], "invalid choice: 'heun'"),
     ],
