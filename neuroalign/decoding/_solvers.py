@@ -19,6 +19,7 @@ import warnings
 import torch
 
 from neuroalign._backend import plan_batches
+from neuroalign.decoding._logistic import feature_scale, fit_logistic_folds
 from neuroalign.exceptions import NeuroalignWarning
 
 __all__ = [
@@ -92,13 +93,6 @@ def class_weights(codes, n_classes, class_weight, *, device):
     return torch.as_tensor(class_weight, dtype=_FLOAT64, device=device)
 
 
-def _scale_of(variance, mean, dtype):
-    """Standard deviation, 1 where a feature is constant (as ``StandardScaler``)."""
-    eps = torch.finfo(dtype).eps
-    constant = variance <= (10 * eps * mean.abs()).square() + torch.finfo(_FLOAT64).tiny
-    return torch.where(constant, torch.ones_like(variance), variance.sqrt())
-
-
 def _one_hot(codes, n_classes, dtype):
     return torch.nn.functional.one_hot(codes, n_classes).to(dtype)
 
@@ -153,7 +147,7 @@ def _overall(stats, dtype):
     mean = stats.sums.sum(1, keepdim=True) / n
     second = stats.grams.diagonal(dim1=-2, dim2=-1).sum(1, keepdim=True) / n
     variance = (second - mean.square()).clamp_min(0)
-    return mean, _scale_of(variance, mean, dtype)
+    return mean, feature_scale(variance, mean, dtype)
 
 
 def _ridge(stats, per_class, scale, *, alpha):
@@ -299,77 +293,52 @@ def _lda(stats, class_weighted, *, shrinkage, standardize, row_norms, dtype):
     return coef, bias - (overall @ coef)[:, 0]
 
 
-def _logistic_objective(logits, beta, targets, weights, C, penalty, binary):
+def _logistic_objective(logits, beta, targets, weights, C, penalty):
     """Objective of every batch: ``C * sum(w * log-loss) + sum(penalty * beta^2) / 2``."""
-    if binary:
-        losses = torch.nn.functional.softplus(logits) - targets * logits
-    else:
-        losses = torch.logsumexp(logits, -1, keepdim=True) - (targets * logits).sum(
-            -1, keepdim=True
-        )
+    losses = torch.nn.functional.softplus(logits) - targets * logits
     loss = (weights[None, :, None] * losses).sum((1, 2))
     return C * loss + 0.5 * (penalty * beta.square()).sum((1, 2))
 
 
-def _logistic_gradient(logits, beta, Xa, targets, weights, C, penalty, binary):
+def _logistic_gradient(logits, beta, Xa, targets, weights, C, penalty):
     """Gradient of the logistic objective (float64) and the class probabilities.
 
     The product runs as ``residual' Xa`` so that ``Xa`` is read in its row-major
     layout (batched products with a transposed view are slow on the CPU).
     """
-    probabilities = torch.sigmoid(logits) if binary else torch.softmax(logits, -1)
+    probabilities = torch.sigmoid(logits)
     residual = weights[None, :, None] * (probabilities - targets)
     data_term = (residual.transpose(1, 2) @ Xa).transpose(1, 2)
     return C * data_term + penalty * beta, probabilities
 
 
-def _newton_direction(gradient, probabilities, Xa_fast, weights, C, penalty, binary, *, fast):
-    """Newton direction, with the Hessian built from the compute-dtype copy of the data.
+def _newton_direction(gradient, probabilities, Xa_fast, weights, C, penalty, *, fast):
+    """Newton direction of binary problems, the Hessian built from the compute-dtype data.
 
     ``fast`` (index, transposed, work): the problems of ``Xa_fast`` to use (None for
-    all) and, for binary problems, the contiguous transpose of ``Xa_fast`` and a
-    buffer of its shape for the scaled copy (or None for both). The Hessian is
-    factored in the dtype of ``gradient``.
+    all), the contiguous transpose of ``Xa_fast`` and a buffer of its shape for the
+    scaled copy (or None for both). The Hessian is factored in the dtype of
+    ``gradient``.
     """
     index, transposed, work = fast
     if transposed is None:
         Xa_fast = Xa_fast if index is None else Xa_fast[index]
-    n_batch, q = gradient.shape[0], Xa_fast.shape[-1]
-    n_samples = Xa_fast.shape[1]
-    n_outputs = gradient.shape[-1]
-    dtype = Xa_fast.dtype
-    if binary:
-        curvature = weights[None, :] * (probabilities * (1 - probabilities))[..., 0]
-        root = curvature.sqrt().to(dtype)
-        # (n_batch, q, n_samples), scaled by the square roots of the curvatures.
-        if transposed is None:
-            rooted = (Xa_fast * root[..., None]).mT
-        elif index is None:
-            rooted = torch.mul(transposed, root[:, None, :], out=work)
-        else:
-            rooted = torch.index_select(transposed, 0, index, out=work[: len(index)])
-            rooted.mul_(root[:, None, :])
-        hessian = C * (rooted @ rooted.mT).to(gradient.dtype)
+    n_batch = gradient.shape[0]
+    curvature = weights[None, :] * (probabilities * (1 - probabilities))[..., 0]
+    root = curvature.sqrt().to(Xa_fast.dtype)
+    # (n_batch, q, n_samples), scaled by the square roots of the curvatures.
+    if transposed is None:
+        rooted = (Xa_fast * root[..., None]).mT
+    elif index is None:
+        rooted = torch.mul(transposed, root[:, None, :], out=work)
     else:
-        weighted = (weights[None, :, None] * probabilities).to(dtype)
-        blocks = torch.stack(
-            [
-                (Xa_fast * weighted[..., k, None]).transpose(1, 2) @ Xa_fast
-                for k in range(n_outputs)
-            ],
-            -1,
-        ).to(_FLOAT64)
-        diagonal = torch.diag_embed(blocks).permute(0, 1, 3, 2, 4)
-        mixed = (Xa_fast[..., :, None] * probabilities.to(dtype)[..., None, :]).reshape(
-            n_batch, n_samples, -1
-        )
-        cross = ((mixed * weights.to(dtype)[None, :, None]).transpose(1, 2) @ mixed).to(_FLOAT64)
-        hessian = C * (diagonal.reshape(n_batch, q * n_outputs, q * n_outputs) - cross)
-    ridge = penalty.expand(n_batch, q, n_outputs).clone()
-    # The intercepts are not penalised; a tiny damping keeps the multinomial Hessian
-    # (singular along a common intercept shift) invertible without moving the optimum.
+        rooted = torch.index_select(transposed, 0, index, out=work[: len(index)])
+        rooted.mul_(root[:, None, :])
+    hessian = C * (rooted @ rooted.mT).to(gradient.dtype)
+    ridge = penalty[..., 0].clone()
+    # The intercept is not penalised; a tiny damping keeps the Hessian invertible.
     ridge[:, -1] = 1e-10 * C * weights.sum()
-    hessian.diagonal(dim1=1, dim2=2).add_(ridge.reshape(n_batch, -1))
+    hessian.diagonal(dim1=1, dim2=2).add_(ridge)
     factor = _cholesky(hessian)
     half = torch.linalg.solve_triangular(factor, gradient.reshape(n_batch, -1, 1), upper=False)
     direction = torch.linalg.solve_triangular(factor.mT, half, upper=True)
@@ -389,10 +358,10 @@ def _cholesky(matrix):
     return factor
 
 
-def _logistic_chunk(Xa, Xa_fast, targets, weights, C, penalty, binary, max_iter, tol, beta):
+def _logistic_chunk(Xa, Xa_fast, targets, weights, C, penalty, max_iter, tol, beta):
     """Damped Newton iterations (Armijo backtracking) from ``beta`` until the gradient is small.
 
-    Runs in the dtype of ``Xa``; when ``Xa`` is ``Xa_fast`` (binary float32 data) the
+    Runs in the dtype of ``Xa``; when ``Xa`` is ``Xa_fast`` (float32 data) the
     products with the data also run through its contiguous transpose (batched
     matrix-vector products are several times faster in that layout on the CPU).
     The logits of a step ``beta + s * direction`` are
@@ -414,17 +383,15 @@ def _logistic_chunk(Xa, Xa_fast, targets, weights, C, penalty, binary, max_iter,
     resolution = 1e-6 if single else 1e-12
     targets, weights, penalty = targets.to(dtype), weights.to(dtype), penalty.to(dtype)
     beta = beta.to(dtype)
-    XaT = Xa.mT.contiguous() if Xa is Xa_fast and binary else None
+    XaT = Xa.mT.contiguous() if Xa is Xa_fast else None
     work = None if XaT is None else torch.empty_like(XaT)
     logits = _times(Xa, XaT, beta)
-    objective = _logistic_objective(logits, beta, targets, weights, C, penalty, binary)
+    objective = _logistic_objective(logits, beta, targets, weights, C, penalty)
     scale = C * weights.sum()
     stalled = torch.zeros_like(objective, dtype=torch.bool)
     previous = torch.full_like(objective, torch.inf)
     for iteration in range(max_iter + 1):
-        gradient, probabilities = _logistic_gradient(
-            logits, beta, Xa, targets, weights, C, penalty, binary
-        )
+        gradient, probabilities = _logistic_gradient(logits, beta, Xa, targets, weights, C, penalty)
         largest = gradient.abs().amax((1, 2))
         active = largest > tol * scale
         if single:
@@ -444,7 +411,6 @@ def _logistic_chunk(Xa, Xa_fast, targets, weights, C, penalty, binary, max_iter,
             weights,
             C,
             penalty[rows],
-            binary,
             fast=(index, XaT, work),
         )
         change = _times(Xa, XaT, direction)
@@ -454,9 +420,7 @@ def _logistic_chunk(Xa, Xa_fast, targets, weights, C, penalty, binary, max_iter,
         for _ in range(_MAX_HALVINGS):
             candidate = beta + step[:, None, None] * direction
             candidate_logits = logits + step[:, None, None] * change
-            value = _logistic_objective(
-                candidate_logits, candidate, targets, weights, C, penalty, binary
-            )
+            value = _logistic_objective(candidate_logits, candidate, targets, weights, C, penalty)
             accepted = negligible | (value <= objective + _ARMIJO * step * slope)
             if accepted.all():
                 break
@@ -479,45 +443,39 @@ def _times(Xa, XaT, vectors):
     return Xa @ vectors if XaT is None else (vectors.mT @ XaT).mT
 
 
-def _logistic(X, codes, n_classes, weights, scale, start, *, C, max_iter, tol, max_memory):
-    """``LogisticRegression(C)`` on standardised features, solved for centred raw features.
+def _logistic(X, codes, weights, scale, start, *, C, max_iter, tol, max_memory):
+    """Binary ``LogisticRegression(C)`` on standardised features, for centred raw features.
 
     The penalty ``||w_z||^2`` on standardised weights is ``sum(scale^2 * w^2)`` on raw
     ones, and the unpenalised intercept absorbs the centring, so Newton's method
     runs on the centred data with a per-feature penalty. ``start`` (n_batch,
-    n_features + 1, n_outputs), weights and intercept for the centred data, or None
-    for zeros, is where Newton's method starts. Binary problems on float32 data
-    first run Newton's method in float32 (a quarter of the tolerance) and finish in
-    float64, so the float64 gradient meets the same tolerance.
+    n_features + 1, 1), weights and intercept for the centred data, or None for
+    zeros, is where Newton's method starts. Float32 data first run Newton's method
+    in float32 (a quarter of the tolerance) and finish in float64, so the float64
+    gradient meets the same tolerance.
     """
     n_batch, n_samples, n_features = X.shape
-    binary = n_classes == 2
-    targets = _one_hot(codes, n_classes, _FLOAT64)
-    targets = targets[:, 1:] if binary else targets
+    targets = codes.to(_FLOAT64)[:, None]
     if weights is None:
         weights = torch.ones(n_samples, dtype=_FLOAT64, device=X.device)
-    n_outputs = targets.shape[1]
-    q = (n_features + 1) * n_outputs
-    per_item = 8 * (3 * q * q + 4 * n_samples * (n_features + 1) * (1 + n_outputs))
+    q = n_features + 1
+    per_item = 8 * (3 * q * q + 8 * n_samples * q)
     betas, n_iter = [], 0
     for batch in plan_batches(n_batch, per_item, max_memory, device=X.device):
         block = X[batch]
         Xa_fast = torch.empty(*block.shape[:2], n_features + 1, dtype=X.dtype, device=X.device)
         Xa_fast[..., :n_features] = block
         Xa_fast[..., n_features] = 1.0
-        if not binary:
-            # The multinomial Hessian subtracts nearly equal terms: build it in float64.
-            Xa_fast = Xa_fast.to(_FLOAT64)
         penalty = torch.cat([scale[batch, 0].square(), torch.zeros_like(scale[batch, 0, :1])], -1)
         penalty = penalty[..., None]
         if start is None:
-            shape = (len(block), n_features + 1, n_outputs)
+            shape = (len(block), n_features + 1, 1)
             beta = torch.zeros(shape, dtype=_FLOAT64, device=X.device)
         else:
             beta = start[batch]
         used = 0
-        options = (targets, weights, C, penalty, binary, max_iter)
-        if binary and Xa_fast.dtype != _FLOAT64:
+        options = (targets, weights, C, penalty, max_iter)
+        if Xa_fast.dtype != _FLOAT64:
             beta, used, _ = _logistic_chunk(Xa_fast, Xa_fast, *options, tol / 4, beta)
         beta, more, _ = _logistic_chunk(Xa_fast.to(_FLOAT64), Xa_fast, *options, tol, beta)
         betas.append(beta)
@@ -614,11 +572,13 @@ def fit_linear(
     needs_rows = classifier == "logistic" or (classifier == "ridge" and n_features > len(rows))
     if needs_rows:
         block = X[:, rows]
-        # Sums over the sample axis vectorise over features (``var_mean`` there is slow).
-        mean = block.sum(1, keepdim=True, dtype=_FLOAT64) / len(rows)
+        # Sums over the sample axis as products with ones (reductions along that axis are
+        # slow); the variance sums squares of the centred data, so nothing cancels.
+        ones = torch.ones(X.shape[0], 1, len(rows), dtype=X.dtype, device=X.device)
+        mean = (ones @ block).to(_FLOAT64) / len(rows)
         centred = block - mean.to(X.dtype)
-        variance = centred.square().sum(1, keepdim=True, dtype=_FLOAT64) / len(rows)
-        scale = _scale_of(variance, mean, X.dtype)
+        variance = (ones @ centred.square()).to(_FLOAT64) / len(rows)
+        scale = feature_scale(variance, mean, X.dtype)
         if not standardize:
             scale = torch.ones_like(scale)
         if classifier == "ridge":
@@ -630,10 +590,28 @@ def fit_linear(
         if start is not None:
             centred_bias = start.bias + (mean @ start.weights)[:, 0]
             initial = torch.cat([start.weights, centred_bias[:, None, :]], 1)
+        if n_classes > 2:
+            sample_weights = torch.ones(len(rows), 1, dtype=_FLOAT64, device=X.device)
+            if weights is not None:
+                sample_weights = weights[:, None].to(_FLOAT64)
+            coef, bias, n_iter = fit_logistic_folds(
+                centred,
+                train_codes,
+                n_classes,
+                sample_weights,
+                C=C,
+                max_iter=max_iter,
+                tol=tol,
+                standardize=standardize,
+                origin=mean,
+                start=None if initial is None else initial.mT[:, None],
+                max_memory=max_memory,
+            )
+            coef, bias = coef[:, 0], bias[:, 0]
+            return LinearDecision(weights=coef, bias=bias - (mean @ coef)[:, 0], n_iter=n_iter)
         coef, bias, n_iter = _logistic(
             centred,
             train_codes,
-            n_classes,
             weights,
             scale,
             initial,

@@ -9,8 +9,9 @@ from neuroalign._backend import plan_batches, resolve_device, resolve_dtype, to_
 from neuroalign._validation import check_option, check_positive_int
 from neuroalign.decoding._checks import check_epochs, check_labels
 from neuroalign.decoding._folds import class_folds
+from neuroalign.decoding._logistic import fit_logistic_folds
 from neuroalign.decoding._scoring import SCORINGS, chance_level, score_decisions
-from neuroalign.decoding._solvers import class_statistics, fit_linear
+from neuroalign.decoding._solvers import LinearDecision, class_statistics, class_weights, fit_linear
 
 __all__ = [
     "CLASSIFIERS",
@@ -185,6 +186,30 @@ def _epochs_tensor(X, window, device, dtype):
     return sliding_windows(tensor, window).permute(2, 0, 1).contiguous()
 
 
+def _logistic_folds(data, labels, n_classes, folds, class_weight, standardize, options, max_memory):
+    """Logistic regression of every fold at once: one pass over the data serves all folds."""
+    weights = torch.zeros(data.shape[1], len(folds), dtype=torch.float64, device=data.device)
+    for index, (train, _) in enumerate(folds):
+        rows = torch.as_tensor(train, device=data.device)
+        per_class = class_weights(labels[rows], n_classes, class_weight, device=data.device)
+        weights[rows, index] = 1.0 if per_class is None else per_class[labels[rows]]
+    tol = options.get("tol")
+    if tol is None:
+        tol = 1e-10 if data.dtype == torch.float64 else 1e-6
+    coef, bias, n_iter = fit_logistic_folds(
+        data,
+        labels,
+        n_classes,
+        weights,
+        C=options.get("C", 1.0),
+        max_iter=options.get("max_iter", 100),
+        tol=tol,
+        standardize=standardize,
+        max_memory=max_memory,
+    )
+    return [LinearDecision(coef[:, fold], bias[:, fold], n_iter) for fold in range(len(folds))]
+
+
 def decode_over_time(
     X,
     y,
@@ -288,23 +313,33 @@ def decode_over_time(
     if name != "logistic":
         separate = name == "lda" or class_weight is not None
         statistics = class_statistics(data, labels, n_classes, per_class=separate)
+    # Multinomial logistic regression fits every fold at once (see fit_logistic_folds).
+    batched = name == "logistic" and n_classes > 2
+    if batched:
+        fitted = _logistic_folds(
+            data, labels, n_classes, folds, class_weight, standardize, options, max_memory
+        )
     scores = []
     decision = None
-    for train, test in folds:
+    for index, (train, test) in enumerate(folds):
         test_t = torch.as_tensor(test, device=device)
         # Logistic regression starts from the previous fold's classifiers.
-        decision = fit_linear(
-            data,
-            labels,
-            n_classes,
-            train=torch.as_tensor(train, device=device),
-            statistics=statistics,
-            classifier=name,
-            class_weight=class_weight,
-            standardize=standardize,
-            start=decision,
-            max_memory=max_memory,
-            **options,
+        decision = (
+            fitted[index]
+            if batched
+            else fit_linear(
+                data,
+                labels,
+                n_classes,
+                train=torch.as_tensor(train, device=device),
+                statistics=statistics,
+                classifier=name,
+                class_weight=class_weight,
+                standardize=standardize,
+                start=decision,
+                max_memory=max_memory,
+                **options,
+            )
         )
         if generalize:
             # Classifiers of other times saw other centrings: shift their decisions.
