@@ -1,15 +1,15 @@
-"""L2 logistic regression for many folds and time points at once, with a fixed curvature bound.
+"""Multinomial L2 logistic regression for many folds and time points at once.
 
-The Hessian of the weighted log-loss is bounded (Böhning 1992) by ``Xaᵀ W Xa / 4``
-(binary) and by ``(I_K - 11ᵀ/K) / 2 ⊗ Xaᵀ W Xa`` (multinomial, ``K`` classes), where
-``Xa`` is the data with a column of ones. That bound, plus the penalty, is factored
-once per fold and time point; every iteration then costs two passes over the data
-(the logits of a step and the gradient) and a small matrix product. On the
-subspace of weights that sum to zero over classes, ``(I_K - 11ᵀ/K) / 2`` is
-``I / 2``, so the multinomial bound needs the same ``(q, q)`` inverse as the binary
-one. Iterations are accelerated (Nesterov momentum in the metric of the bound,
-restarted where the step goes uphill) and all folds share each pass over the data:
-a fold is a column of sample weights, zero outside its training rows.
+The Hessian of the weighted multinomial log-loss is bounded (Böhning 1992) by
+``(I_K - 11ᵀ/K) / 2 ⊗ Xaᵀ W Xa`` (``K`` classes, ``Xa`` the data with a column of
+ones); on weights that sum to zero over classes, where the optimum lies, that is
+``Xaᵀ W Xa / 2`` for every class. That ``(q, q)`` bound plus the penalty is
+inverted once per fold and time point and serves as the initial inverse Hessian
+of limited-memory BFGS, so each iteration costs two passes over the data (the
+logits of a direction and the gradient) and small products; Newton's method
+would factor a ``(q K, q K)`` Hessian per time point and iteration. All folds
+share each pass: a fold is a column of sample weights, zero outside its training
+rows.
 """
 
 import warnings
@@ -110,7 +110,7 @@ def _lbfgs(Xa, problem, beta, inverses, tol, max_iter, *, single):
     problem : dict
         ``targets`` (n_samples, n_outputs), ``weights`` (n_samples, n_folds),
         ``penalty`` (n_batch, n_folds, 1, q), ``means`` (n_batch, n_folds, 1, q - 1),
-        ``C``, ``binary``, ``limits`` (n_folds,): gradient tolerance per fold.
+        ``C``, ``limits`` (n_folds,): gradient tolerance per fold.
     beta : Tensor of shape (n_batch, n_folds, n_outputs, q)
     inverses : Tensor of shape (n_batch, n_folds, q, q)
         Inverse bounds, in the dtype of ``Xa``.
@@ -127,7 +127,7 @@ def _lbfgs(Xa, problem, beta, inverses, tol, max_iter, *, single):
     dtype = Xa.dtype
     n_batch, n_samples, q = Xa.shape
     n_folds, n_outputs = beta.shape[1], beta.shape[2]
-    C, binary = problem["C"], problem["binary"]
+    C = problem["C"]
     # Logits, probabilities and residuals are laid out (batch, fold, output, sample).
     targets = problem["targets"].to(dtype).T[None, None]
     weights = problem["weights"].to(dtype).T[None, :, None, :]
@@ -135,6 +135,7 @@ def _lbfgs(Xa, problem, beta, inverses, tol, max_iter, *, single):
     means = problem["means"].to(dtype)
     limits = (tol * problem["limits"]).to(dtype)[None, :]
     resolution = 1e-6 if single else 1e-12
+    tiny = torch.finfo(dtype).tiny
 
     # Products with the data read it row-major: ``Xa`` for gradients, its transpose for logits.
     XaT = Xa.mT.contiguous()
@@ -148,16 +149,11 @@ def _lbfgs(Xa, problem, beta, inverses, tol, max_iter, *, single):
 
     def evaluate(logits, coefficients):
         """Objective and class probabilities at ``logits``, from one exponential."""
-        if binary:
-            exponential = torch.exp(-logits.abs())
-            losses = logits.clamp_min(0) + torch.log1p(exponential) - targets * logits
-            probabilities = torch.where(logits >= 0, 1.0, exponential) / (1.0 + exponential)
-        else:
-            shifted = logits - logits.amax(2, keepdim=True)
-            exponential = shifted.exp()
-            total = exponential.sum(2, keepdim=True)
-            losses = total.log() - (targets * shifted).sum(2, keepdim=True)
-            probabilities = exponential / total
+        shifted = logits - logits.amax(2, keepdim=True)
+        exponential = shifted.exp()
+        total = exponential.sum(2, keepdim=True)
+        losses = total.log() - (targets * shifted).sum(2, keepdim=True)
+        probabilities = exponential / total
         value = C * (weights * losses).sum((2, 3)) + 0.5 * dot(penalty * coefficients, coefficients)
         return value, probabilities
 
@@ -167,13 +163,11 @@ def _lbfgs(Xa, problem, beta, inverses, tol, max_iter, *, single):
         return gradient + penalty * coefficients
 
     def precondition(vector):
-        if binary:
-            return vector @ inverses
         # The bound is (1/2) Xaᵀ W Xa on weights that sum to zero over classes; their
         # mean over classes has the penalty alone as curvature.
         mean = vector.mean(2, keepdim=True)
         result = (vector - mean) @ inverses
-        result[..., :-1] += mean[..., :-1] / penalty[..., :-1].clamp_min(1e-300)
+        result[..., :-1] += mean[..., :-1] / penalty[..., :-1].clamp_min(tiny)
         return result
 
     beta = beta.to(dtype)
@@ -209,7 +203,7 @@ def _lbfgs(Xa, problem, beta, inverses, tol, max_iter, *, single):
         if history:
             step, change, rho = history[-1]
             scaled = dot(change, precondition(change))
-            gamma = torch.where(rho > 0, dot(step, change) / scaled.clamp_min(1e-300), 1.0)
+            gamma = torch.where(rho > 0, dot(step, change) / scaled.clamp_min(tiny), 1.0)
         else:
             gamma = torch.ones_like(objective)
         work = gamma[..., None, None] * precondition(work)
@@ -238,7 +232,7 @@ def _lbfgs(Xa, problem, beta, inverses, tol, max_iter, *, single):
         step = candidate - beta
         change = new_gradient - gradient
         curvature = dot(step, change)
-        rho = torch.where(curvature > 0, 1.0 / curvature.clamp_min(1e-300), 0.0)
+        rho = torch.where(curvature > 0, 1.0 / curvature.clamp_min(tiny), 0.0)
         history.append((step, change, rho))
         if len(history) > _MEMORY:
             history.pop(0)
@@ -295,12 +289,10 @@ def fit_logistic_folds(
     n_iter : int
     """
     n_batch, n_samples, n_features = X.shape
-    binary = n_classes == 2
-    n_outputs = 1 if binary else n_classes
+    n_outputs = n_classes
     weights = weights.to(device=X.device, dtype=_FLOAT64)
     indicator = (weights > 0).to(_FLOAT64)
     targets = torch.nn.functional.one_hot(codes.to(X.device), n_classes).to(_FLOAT64)
-    targets = targets[:, 1:] if binary else targets
     limits = C * weights.sum(0)
     q = n_features + 1
     n_folds = weights.shape[1]
@@ -327,11 +319,10 @@ def fit_logistic_folds(
             "penalty": penalty[:, :, None, :],
             "means": mean[:, :, None, :],
             "C": C,
-            "binary": binary,
             "limits": limits,
         }
         Xa = _with_ones(block)
-        inverses = _bound_inverses(Xa, weights, penalty, 0.25 if binary else 0.5, C)
+        inverses = _bound_inverses(Xa, weights, penalty, 0.5, C)
         if start is None:
             beta = torch.zeros(len(block), n_folds, n_outputs, q, dtype=_FLOAT64, device=X.device)
         else:

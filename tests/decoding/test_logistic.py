@@ -1,0 +1,155 @@
+"""Logistic regression of all folds at once: curvature bound, stopping rule, references."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from neuroalign.decoding import LogisticDecoder, decode_over_time
+from neuroalign.decoding._logistic import _bound_inverses, _with_ones
+from neuroalign.decoding._solvers import fit_linear
+from neuroalign.exceptions import NeuroalignWarning
+
+mne_decoding = pytest.importorskip("mne.decoding")
+
+
+def _hessian(Xa, weights, beta, C, penalty):
+    """Full Hessian (K * q square) of the weighted multinomial objective at ``beta`` (K, q)."""
+    logits = Xa @ beta.T
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    K, q = beta.shape
+    hessian = np.zeros((K * q, K * q))
+    for i, (x, w) in enumerate(zip(Xa, weights, strict=True)):
+        curvature = np.diag(p[i]) - np.outer(p[i], p[i])
+        hessian += C * w * np.kron(curvature, np.outer(x, x))
+    return hessian + np.kron(np.eye(K), np.diag(penalty))
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_bound_majorises_the_hessian(rng, n_classes):
+    X = rng.standard_normal((40, 3)) * [1.0, 2.0, 0.5]
+    weights = rng.uniform(0.5, 2.0, 40) * (rng.random(40) < 0.8)
+    penalty = np.array([1.0, 4.0, 0.25, 0.0])
+    C = 0.7
+    Xa = _with_ones(torch.as_tensor(X)[None])
+    inverses = _bound_inverses(
+        Xa, torch.as_tensor(weights)[:, None], torch.as_tensor(penalty)[None, None], 0.5, C
+    )
+    # The inverse is that of the bound on weights summing to zero over classes.
+    bound_block = np.linalg.inv(inverses[0, 0].numpy())
+    K = n_classes
+    centring = np.eye(K) - np.ones((K, K)) / K
+    bound = np.kron(centring, bound_block - np.diag(penalty)) + np.kron(np.eye(K), np.diag(penalty))
+    # Directions whose class weights sum to zero (all of them for the binary pair).
+    basis = np.kron(np.linalg.svd(centring)[0][:, : K - 1], np.eye(4))
+    for _ in range(5):
+        beta = rng.standard_normal((K, 4)) * 2.0
+        hessian = _hessian(Xa[0].numpy(), weights, beta, C, penalty)
+        gap = basis.T @ (bound - hessian) @ basis
+        # Böhning: the bound minus the Hessian is positive semi-definite (rounding aside).
+        assert np.linalg.eigvalsh(gap).min() >= -1e-10 * np.abs(bound).max()
+
+
+def test_multinomial_balanced_folds_match_mne(rng):
+    n, n_times = 120, 6
+    y = np.array([0] * 60 + [1] * 36 + [2] * 24)
+    rng.shuffle(y)
+    X = rng.standard_normal((n, 4, n_times))
+    X[y == 1, 0, 3:] += 1.0
+    X[y == 2, 1, 3:] += 1.0
+    reference = LogisticRegression(class_weight="balanced", tol=1e-10, max_iter=10_000)
+    expected = {}
+    for scoring in ("balanced_accuracy", "accuracy"):
+        estimator = mne_decoding.SlidingEstimator(
+            make_pipeline(StandardScaler(), reference), scoring=scoring, verbose=False
+        )
+        expected[scoring] = mne_decoding.cross_val_multiscore(
+            estimator, X, y, cv=StratifiedKFold(5)
+        )
+        ours = decode_over_time(
+            X,
+            y,
+            classifier="logistic",
+            scoring=scoring,
+            class_weight="balanced",
+            device="cpu",
+            dtype="float64",
+        )
+        # Fold weights differ by fold (balanced per training set): same predictions.
+        np.testing.assert_allclose(ours.scores, expected[scoring], atol=1e-9)
+
+
+def test_multinomial_decision_values_match_sklearn_per_fold(rng):
+    y = np.arange(90) % 3
+    X = rng.standard_normal((90, 5, 3)) * [[1.0], [10.0], [0.1], [1.0], [3.0]] + 5.0
+    X[:, 0] += y[:, None]
+    result = decode_over_time(
+        X, y, classifier=LogisticDecoder(C=0.5), cv=3, device="cpu", dtype="float64"
+    )
+    data = torch.as_tensor(X).permute(2, 0, 1)
+    for train, test in result.folds:
+        fitted = fit_linear(
+            data - data.mean(1, keepdim=True),
+            torch.as_tensor(y),
+            3,
+            train=torch.as_tensor(train),
+            classifier="logistic",
+            C=0.5,
+        )
+        for t in range(3):
+            model = make_pipeline(
+                StandardScaler(), LogisticRegression(C=0.5, tol=1e-12, max_iter=10_000)
+            ).fit(X[train, :, t], y[train])
+            expected = model.decision_function(X[test, :, t])
+            centred = X[test, :, t] - X[:, :, t].mean(0)
+            ours = centred @ fitted.weights[t].numpy() + fitted.bias[t].numpy()
+            # Both optimisers stop near the same optimum of a strongly convex objective.
+            np.testing.assert_allclose(ours, expected, atol=1e-6)
+
+
+def test_float32_multinomial_meets_the_float64_gradient_tolerance(rng):
+    y = np.arange(150) % 3
+    X = rng.standard_normal((2, 150, 5)).astype(np.float32) * np.float32(2.0) + np.float32(1.0)
+    X[:, y == 1, 0] += np.float32(1.5)
+    X[:, y == 2, 1] += np.float32(3.0)
+    decision = fit_linear(torch.as_tensor(X), torch.as_tensor(y), 3, classifier="logistic")
+    data = X.astype(np.float64)
+    centred = data - data.mean(1, keepdims=True)
+    scale = data.std(1)
+    weights = decision.weights.numpy()
+    logits = np.einsum("bnp,bpk->bnk", data, weights) + decision.bias.numpy()[:, None]
+    p = np.exp(logits - logits.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    residual = p - np.eye(3)[y]
+    gradient_weights = (
+        np.einsum("bnp,bnk->bpk", centred, residual) + scale[..., None] ** 2 * weights
+    )
+    gradient = np.concatenate([gradient_weights, residual.sum(1)[:, None]], 1)
+    # The stopping rule of float32 data: every entry below tol * C * n = 1e-6 * 150.
+    assert np.abs(gradient).max() <= 1e-6 * 150
+
+
+def test_multinomial_start_does_not_move_the_optimum(rng):
+    X = torch.as_tensor(rng.standard_normal((3, 90, 4)))
+    codes = torch.as_tensor(np.arange(90) % 3)
+    X[:, codes == 1, 0] += 1.0
+    X[:, codes == 2, 1] += 1.0
+    options = {"classifier": "logistic", "train": torch.arange(70)}
+    cold = fit_linear(X, codes, 3, **options)
+    start = fit_linear(X, codes, 3, classifier="logistic", train=torch.arange(20, 90))
+    warm = fit_linear(X, codes, 3, start=start, **options)
+    # Both stop at a gradient below tol=1e-10 of a strongly convex objective.
+    np.testing.assert_allclose(warm.weights.numpy(), cold.weights.numpy(), rtol=0, atol=1e-8)
+    np.testing.assert_allclose(warm.bias.numpy(), cold.bias.numpy(), rtol=0, atol=1e-8)
+
+
+def test_multinomial_not_converged_warns(rng):
+    X = rng.standard_normal((60, 3))
+    y = np.arange(60) % 3
+    X[:, 0] += y
+    with pytest.warns(NeuroalignWarning, match="max_iter=2"):
+        LogisticDecoder(max_iter=2, device="cpu", dtype="float64").fit(X, y)
