@@ -203,87 +203,95 @@ def _ridge_dual(X, codes, n_classes, weights, mean, scale, *, alpha):
     return coef, bias
 
 
-def _ledoit_wolf(scatter, squared_norms, n):
-    """Ledoit-Wolf covariance (scikit-learn's) of standardised rows from their statistics.
+def _ledoit_wolf_shrinkage(variances, frobenius, squared_norms, counts):
+    """Ledoit-Wolf shrinkage (scikit-learn's) of every class, from statistics of its rows.
 
     Parameters
     ----------
-    scatter : (B, p, p) cross products of the centred, standardised rows
-    squared_norms : (B, n) squared norm of every standardised row
+    variances : (B, K, p) diagonal of the empirical covariance of the standardised rows
+    frobenius : (B, K) squared Frobenius norm of their scatter matrix
+    squared_norms : (B, K, n_k) or list of (B, n_k): squared norm of every standardised row
+    counts : (K,) rows per class
+
+    Returns
+    -------
+    shrinkage, mu : (B, K)
     """
-    p = scatter.shape[-1]
-    variances = scatter.diagonal(dim1=1, dim2=2) / n
+    p = variances.shape[-1]
     mu = variances.sum(-1) / p
-    delta_sum = scatter.square().sum((-2, -1)) / n**2
-    beta_sum = squared_norms.square().sum(-1)
-    beta = (beta_sum / n - delta_sum) / (p * n)
+    delta_sum = frobenius / counts**2
+    beta_sum = torch.stack([norms.square().sum(-1) for norms in squared_norms], 1)
+    beta = (beta_sum / counts - delta_sum) / (p * counts)
     delta = (delta_sum - 2.0 * mu * variances.sum(-1) + p * mu.square()) / p
     beta = torch.minimum(beta, delta)
-    shrinkage = torch.where(beta == 0, torch.zeros_like(beta), beta / delta)
-    return _shrink(scatter / n, shrinkage, mu)
+    return torch.where(beta == 0, torch.zeros_like(beta), beta / delta), mu
 
 
-def _oas(empirical, n):
-    """Oracle approximating shrinkage (scikit-learn's ``oas``) of an empirical covariance."""
-    p = empirical.shape[-1]
-    alpha = empirical.square().mean((-2, -1))
-    mu = empirical.diagonal(dim1=1, dim2=2).sum(-1) / p
+def _oas_shrinkage(variances, frobenius, counts):
+    """Oracle approximating shrinkage (scikit-learn's ``oas``) of every class, and its mu."""
+    p = variances.shape[-1]
+    alpha = frobenius / (counts * p) ** 2
+    mu = variances.sum(-1) / p
     numerator = alpha + mu.square()
-    denominator = (n + 1) * (alpha - mu.square() / p)
+    denominator = (counts + 1) * (alpha - mu.square() / p)
     safe = torch.where(denominator == 0, torch.ones_like(denominator), denominator)
     shrinkage = torch.where(
         denominator == 0, torch.ones_like(alpha), (numerator / safe).clamp(max=1.0)
     )
-    return _shrink(empirical, shrinkage, mu)
-
-
-def _shrink(empirical, shrinkage, mu):
-    shrunk = (1.0 - shrinkage)[:, None, None] * empirical
-    shrunk.diagonal(dim1=1, dim2=2).add_((shrinkage * mu)[:, None])
-    return shrunk
+    return shrinkage, mu
 
 
 def _lda(stats, class_weighted, *, shrinkage, standardize, row_norms, dtype):
     """``LinearDiscriminantAnalysis(solver="lsqr")`` after a ``StandardScaler``.
 
-    Works from per-class means and scatter matrices moved to the standardised space
-    by the overall training scale, so the standardised data are never formed.
-    ``row_norms(inverse_variances, means)`` returns, for every training row of every
-    class, ``sum((x - mean_k)^2 * inverse_variances_k)`` (Ledoit-Wolf only).
-    Returns weights for raw features.
+    Every class covariance is ``(1 - s_k) S_k / n_k + s_k mu_k diag(u_k^2)`` for the
+    scatter ``S_k`` of the standardised rows, with ``u_k = 1`` except for Ledoit-Wolf
+    (which shrinks the rows standardised by their class scale ``u_k``). So the pooled
+    covariance is one weighted sum of the raw class scatters, moved to the
+    standardised space by the overall training scale, plus a diagonal; the
+    shrinkages need only the diagonals and (weighted) Frobenius norms of the
+    scatters. The standardised data are never formed. ``row_norms(inverse_variances,
+    means)`` returns, for every training row of every class,
+    ``sum((x - mean_k)^2 * inverse_variances_k)`` (Ledoit-Wolf only). Returns weights
+    for raw features.
     """
     counts = stats.counts
-    n_classes = counts.shape[0]
+    n_batch, n_classes, p = stats.sums.shape
     n = counts.sum()
     priors = counts / n if not class_weighted else torch.full_like(counts, 1.0 / n_classes)
     class_means = stats.sums / counts[None, :, None]
     overall, scale = _overall(stats, dtype)
     if not standardize:
         overall, scale = torch.zeros_like(overall), torch.ones_like(scale)
-    outer = class_means[..., :, None] * class_means[..., None, :]
-    scatters = stats.grams - counts[None, :, None, None] * outer
-    scatters = scatters / (scale.transpose(1, 2) * scale)[:, None]
-    norms = None
+    # Raw scatter of every class, grams - n_k m_k m_kᵀ, as one batched rank-one update.
+    rooted = (class_means * counts.sqrt()[None, :, None]).reshape(-1, p, 1)
+    scatters = torch.baddbmm(stats.grams.reshape(-1, p, p), rooted, rooted.mT, alpha=-1.0).view(
+        n_batch, n_classes, p, p
+    )
+    inverse_square = 1.0 / scale.square()  # (B, 1, p)
+    diagonals = scatters.diagonal(dim1=-2, dim2=-1) * inverse_square
+    unit_square = torch.ones_like(diagonals)
     if shrinkage == "ledoit_wolf":
-        class_scale = (scatters.diagonal(dim1=-2, dim2=-1) / counts[None, :, None]).sqrt()
+        class_scale = (diagonals / counts[None, :, None]).sqrt()
         class_scale = torch.where(class_scale > 0, class_scale, torch.ones_like(class_scale))
-        norms = row_norms(1.0 / (class_scale * scale).square(), class_means)
-    covariance = 0.0
-    for k in range(n_classes):
-        n_k = float(counts[k])
-        scatter = scatters[:, k]
-        if shrinkage == "ledoit_wolf":
-            unit = class_scale[:, k]
-            standard = scatter / (unit[:, :, None] * unit[:, None, :])
-            shrunk = _ledoit_wolf(standard, norms[k], n_k)
-            class_covariance = unit[:, :, None] * shrunk * unit[:, None, :]
-        elif shrinkage == "oas":
-            class_covariance = _oas(scatter / n_k, n_k)
-        else:
-            empirical = scatter / n_k
-            mu = empirical.diagonal(dim1=1, dim2=2).mean(-1)
-            class_covariance = _shrink(empirical, torch.full_like(mu, float(shrinkage)), mu)
-        covariance = covariance + priors[k] * class_covariance
+        unit_square = class_scale.square()
+        norms = row_norms(inverse_square / unit_square, class_means)
+    # Frobenius norms of the standardised scatters: sum_ij S_ij^2 w_i w_j.
+    weights = inverse_square / unit_square
+    frobenius = ((scatters.square() @ weights[..., None])[..., 0] * weights).sum(-1)
+    variances = diagonals / unit_square / counts[None, :, None]
+    if shrinkage == "ledoit_wolf":
+        intensity, mu = _ledoit_wolf_shrinkage(variances, frobenius, norms, counts)
+    elif shrinkage == "oas":
+        intensity, mu = _oas_shrinkage(variances, frobenius, counts)
+    else:
+        mu = variances.sum(-1) / p
+        intensity = torch.full_like(mu, float(shrinkage))
+    mixing = priors * (1.0 - intensity) / counts  # (B, K)
+    pooled = torch.einsum("bkij,bk->bij", scatters, mixing)
+    covariance = pooled * (inverse_square.mT.sqrt() * inverse_square.sqrt())
+    diagonal = ((priors * intensity * mu)[..., None] * unit_square).sum(1)
+    covariance.diagonal(dim1=1, dim2=2).add_(diagonal)
     standard_means = ((class_means - overall) / scale).transpose(1, 2)
     coef = torch.linalg.solve(covariance, standard_means)
     bias = -0.5 * (standard_means * coef).sum(1) + priors.log()
