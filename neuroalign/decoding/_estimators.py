@@ -236,7 +236,10 @@ class LDADecoder(_ProbabilisticDecoder):
 
 
 class LogisticDecoder(_ProbabilisticDecoder):
-    """L2-penalised logistic regression (multinomial for more than two classes), Newton.
+    """L2-penalised logistic regression (multinomial for more than two classes).
+
+    Two classes are fitted by Newton's method; more by L-BFGS with Böhning's curvature
+    bound as initial inverse Hessian (``decode_over_time`` fits all folds at once).
 
     Equivalent to ``make_pipeline(StandardScaler(), LogisticRegression(C))``.
 
@@ -246,6 +249,7 @@ class LogisticDecoder(_ProbabilisticDecoder):
         Inverse penalty strength.
     class_weight : None, "balanced" or dict, default=None
     max_iter : int, default=100
+        Newton iterations (two classes) or L-BFGS iterations of each precision.
     tol : float, optional
         Gradient tolerance (default 1e-6 in float32, 1e-10 in float64).
     standardize : bool, default=True

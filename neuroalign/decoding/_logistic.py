@@ -65,13 +65,14 @@ def _with_ones(X):
 def _bound_inverses(Xa, weights, penalty, curvature, C):
     """Inverse of ``curvature * C * Xaᵀ W_f Xa + diag(penalty_f)`` for every batch and fold.
 
-    Products run in the dtype of ``Xa``, the factorisation in float64. When every
+    Products and the factorisation run in the dtype of ``Xa`` (the inverse only
+    preconditions; the gradient decides convergence). When every
     fold weighs its rows alike (the same weight per row, or zero) the fold matrix
     is that of all rows minus that of the rows the fold leaves out.
 
     Returns
     -------
-    inverses : Tensor of float64 of shape (n_batch, n_folds, q, q)
+    inverses : Tensor of shape (n_batch, n_folds, q, q)
     """
     n_folds = weights.shape[1]
     row_weights = weights.amax(1)
@@ -253,7 +254,7 @@ def fit_logistic_folds(
     start=None,
     max_memory=None,
 ):
-    """``LogisticRegression(C)`` after a ``StandardScaler`` on every fold and batch.
+    """Multinomial ``LogisticRegression(C)`` after a ``StandardScaler``, every fold and batch.
 
     The penalty ``||w_z||^2`` of standardised weights is ``sum(scale^2 * w^2)`` on raw
     ones, so the iterations run on the raw data with a per-feature penalty; the
@@ -268,6 +269,7 @@ def fit_logistic_folds(
         Centred data (e.g. by the mean of all rows).
     codes : Tensor of int64 of shape (n_samples,)
     n_classes : int
+        More than two (two classes take one output in scikit-learn: see ``fit_linear``).
     weights : Tensor of float64 of shape (n_samples, n_folds)
         Sample weight of every row in every fold, 0 outside its training rows.
     C : float
@@ -285,7 +287,7 @@ def fit_logistic_folds(
     -------
     coef : Tensor of float64 of shape (n_batch, n_folds, n_features, n_outputs)
     bias : Tensor of float64 of shape (n_batch, n_folds, n_outputs)
-        For ``X``; ``n_outputs`` is 1 for two classes and ``n_classes`` otherwise.
+        For ``X``; ``n_outputs`` is ``n_classes``.
     n_iter : int
     """
     n_batch, n_samples, n_features = X.shape

@@ -45,7 +45,7 @@ class LinearDecision:
         For the raw (unstandardised) features.
     bias : Tensor of shape (n_batch, n_outputs)
     n_iter : int
-        Newton iterations (logistic regression), 0 for closed-form solvers.
+        Newton or L-BFGS iterations (logistic regression), 0 for closed-form solvers.
     """
 
     weights: torch.Tensor
@@ -555,15 +555,17 @@ def fit_linear(
         Standardise every feature with the training mean and std (as a
         ``StandardScaler`` step); the returned weights apply to raw features.
     max_iter : int, default=100
+        Logistic regression: Newton iterations (two classes) or L-BFGS iterations of
+        each precision (more classes, see ``fit_logistic_folds``).
     tol : float, optional
-        Newton stops when every gradient entry is below ``tol * C * sum(weights)``;
-        default 1e-6 for float32 data and 1e-10 for float64.
+        Logistic regression stops when every gradient entry is below
+        ``tol * C * sum(weights)``; default 1e-6 for float32 data and 1e-10 for float64.
     start : LinearDecision, optional
-        Logistic regression starts Newton's method from these classifiers (e.g. those
-        of a previous cross-validation fold, which share most training samples)
-        instead of from zero weights; other classifiers ignore it.
+        Logistic regression starts from these classifiers (e.g. those of a previous
+        cross-validation fold, which share most training samples) instead of from
+        zero weights; other classifiers ignore it.
     max_memory : int or str or None, default=None
-        Budget for logistic regression Hessians.
+        Budget for logistic regression Hessians and bounds.
 
     Returns
     -------
