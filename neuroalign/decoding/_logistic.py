@@ -138,12 +138,10 @@ def _lbfgs(Xa, problem, beta, inverses, tol, max_iter, *, single):
     resolution = 1e-6 if single else 1e-12
     tiny = torch.finfo(dtype).tiny
 
-    # Products with the data read it row-major: ``Xa`` for gradients, its transpose for logits.
-    XaT = Xa.mT.contiguous()
-
     def logits_of(coefficients):
+        # Matrix products with n_folds * n_classes columns: no transposed copy of the data.
         flat = coefficients.reshape(n_batch, n_folds * n_outputs, q)
-        return (flat @ XaT).view(n_batch, n_folds, n_outputs, n_samples)
+        return (flat @ Xa.mT).view(n_batch, n_folds, n_outputs, n_samples)
 
     def dot(a, b):
         return (a * b).sum((2, 3))
@@ -298,7 +296,7 @@ def fit_logistic_folds(
     limits = C * weights.sum(0)
     q = n_features + 1
     n_folds = weights.shape[1]
-    # Per time point: the data (with ones, its transpose, float64 copies), the bounds,
+    # Per time point: the data (with ones, float64 copies), the bounds,
     # arrays of logits and the L-BFGS history.
     per_item = 8 * (
         4 * n_samples * q
