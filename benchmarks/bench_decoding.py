@@ -81,8 +81,8 @@ def main():
     parser.add_argument(
         "--multiclass-logistic",
         action="store_true",
-        help="also time multinomial logistic regression (slow at full size: L-BFGS needs "
-        "100-150 iterations per time point where the 10 classes separate well)",
+        help="also time multinomial logistic regression (slower than MNE at full size: L-BFGS "
+        "needs 100-150 iterations at the time points where the 10 classes separate well)",
     )
     args = parser.parse_args()
     problems = ("binary", "multiclass") if args.problem == "all" else (args.problem,)
