@@ -59,6 +59,9 @@ def test_guidance_raises_true_activation_selectively(ddpm, encoder, subject):
 #   world 1:                 -0.78 / -0.89 / 1.04   26/48 vs  2/48   p = 2e-7
 #   world 2:                 -0.45 / -0.15 / 0.40   22/48 vs  1/48   p = 5e-5
 #   full-size world 0:       -0.56 / -0.52 / 0.23   47/48 vs 24/48   p = 5e-32
+# and on two worlds not used to choose the setting (`--worlds 3 4`):
+#   world 3:                 -0.66 / -0.45 / 1.51   16/48 vs  1/48   p = 0.021
+#   world 4:                 -0.53 / -0.54 / 0.70   32/48 vs 21/48   p = 3e-12
 # Before (0.2, two passes):
 #   world 0 (this one):      -0.32 / -0.40 / 0.14   44/48 vs 23/48   p = 1e-26
 #   world 1:                 -0.19 / -0.36 / 0.95   17/48 vs  6/48   p = 9e-3
