@@ -250,7 +250,9 @@ def resolve_max_memory(max_memory=None, *, device=None):
     return parse_memory(request)
 
 
-def plan_batches(n_items, bytes_per_item, max_memory=None, *, device=None, fixed_bytes=0):
+def plan_batches(
+    n_items, bytes_per_item, max_memory=None, *, device=None, fixed_bytes=0, largest=None
+):
     """Split ``n_items`` into consecutive batches whose working memory fits a budget.
 
     Parameters
@@ -265,6 +267,8 @@ def plan_batches(n_items, bytes_per_item, max_memory=None, *, device=None, fixed
         Device whose free memory sets the default budget.
     fixed_bytes : int, default=0
         Memory needed once regardless of the batch size (e.g. a decomposition).
+    largest : int, optional
+        At most this many items per batch (e.g. to keep a batch within the caches).
 
     Returns
     -------
@@ -296,6 +300,8 @@ def plan_batches(n_items, bytes_per_item, max_memory=None, *, device=None, fixed
             f"One item needs {bytes_per_item + fixed_bytes:,} bytes but 'max_memory' allows "
             f"{budget + fixed_bytes:,}. Increase max_memory or use a smaller problem."
         )
+    if largest is not None:
+        batch_size = min(batch_size, max(1, largest))
     n_batches = math.ceil(n_items / batch_size) if n_items else 0
     return [
         slice(start * batch_size, min(n_items, (start + 1) * batch_size))

@@ -74,6 +74,13 @@ def test_plan_batches_covers_every_item_within_budget():
     assert np.array_equal(np.concatenate([np.arange(103)[b] for b in batches]), np.arange(103))
     assert plan_batches(0, bytes_per_item=1, max_memory=10) == []
     assert plan_batches(5, bytes_per_item=1, max_memory="1GB") == [slice(0, 5)]
+    # A cap on the batch size applies within the memory budget.
+    assert plan_batches(5, bytes_per_item=1, max_memory="1GB", largest=2) == [
+        slice(0, 2),
+        slice(2, 4),
+        slice(4, 5),
+    ]
+    assert plan_batches(5, bytes_per_item=1, max_memory=3, largest=4) == [slice(0, 3), slice(3, 5)]
 
 
 def test_plan_batches_errors():

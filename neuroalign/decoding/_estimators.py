@@ -238,8 +238,8 @@ class LDADecoder(_ProbabilisticDecoder):
 class LogisticDecoder(_ProbabilisticDecoder):
     """L2-penalised logistic regression (multinomial for more than two classes).
 
-    Two classes are fitted by Newton's method; more by L-BFGS with Böhning's curvature
-    bound as initial inverse Hessian (``decode_over_time`` fits all folds at once).
+    Fitted by L-BFGS with Böhning's curvature bound as initial inverse Hessian, one
+    output for two classes (``decode_over_time`` fits all folds at once).
 
     Equivalent to ``make_pipeline(StandardScaler(), LogisticRegression(C))``.
 
@@ -249,9 +249,11 @@ class LogisticDecoder(_ProbabilisticDecoder):
         Inverse penalty strength.
     class_weight : None, "balanced" or dict, default=None
     max_iter : int, default=100
-        Newton iterations (two classes) or L-BFGS iterations of each precision.
+        L-BFGS iterations of each precision (float32 data run in float32 first).
     tol : float, optional
-        Gradient tolerance (default 1e-6 in float32, 1e-10 in float64).
+        Every gradient entry of the (standardised) problem below ``tol * C *
+        sum(sample weights)``, scikit-learn's stopping rule; default 1e-4 (scikit-learn's)
+        for float32 data, 1e-10 for float64.
     standardize : bool, default=True
     device, dtype : optional
 

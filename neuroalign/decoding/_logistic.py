@@ -1,15 +1,18 @@
-"""Multinomial L2 logistic regression for many folds and time points at once.
+"""L2 logistic regression (binary and multinomial) for many folds and time points at once.
 
-The Hessian of the weighted multinomial log-loss is bounded (Böhning 1992) by
-``(I_K - 11ᵀ/K) / 2 ⊗ Xaᵀ W Xa`` (``K`` classes, ``Xa`` the data with a column of
-ones); on weights that sum to zero over classes, where the optimum lies, that is
-``Xaᵀ W Xa / 2`` for every class. That ``(q, q)`` bound plus the penalty is
-inverted once per fold and time point and serves as the initial inverse Hessian
-of limited-memory BFGS, so each iteration costs two passes over the data (the
-logits of a direction and the gradient) and small products; Newton's method
-would factor a ``(q K, q K)`` Hessian per time point and iteration. All folds
-share each pass: a fold is a column of sample weights, zero outside its training
-rows.
+The Hessian of the weighted log-loss is bounded (Böhning 1992): by ``Xaᵀ W Xa / 4``
+for two classes (one output, the logit of the second class) and by
+``(I_K - 11ᵀ/K) / 2 ⊗ Xaᵀ W Xa`` for ``K`` classes (``Xa`` the data with a column
+of ones), which on weights that sum to zero over classes, where the optimum lies,
+is ``Xaᵀ W Xa / 2`` for every class. That ``(q, q)`` bound plus the penalty, for
+the mean weights and penalty of the folds, is inverted once per time point and
+serves as the initial inverse Hessian of limited-memory BFGS, so each iteration
+costs two passes over the data (the logits of a direction and the gradient) and
+small products; Newton's method would build and factor a Hessian per fold, time
+point and iteration. All folds share each pass: a fold is a column of sample
+weights, zero outside its training rows. Time points leave the batch once all
+their folds have converged, so the iterations that only the hardest time points
+need pass over their data alone.
 """
 
 import warnings
@@ -19,12 +22,23 @@ import torch
 from neuroalign._backend import plan_batches
 from neuroalign.exceptions import NeuroalignWarning
 
-__all__ = ["feature_scale", "fit_logistic_folds", "fold_moments"]
+__all__ = [
+    "bound_factors",
+    "feature_scale",
+    "fit_logistic_folds",
+    "fold_moments",
+    "transposed_with_ones",
+]
 
 _FLOAT64 = torch.float64
 _MEMORY = 8  # (step, gradient change) pairs kept by L-BFGS
 _HALVINGS = 30
 _ARMIJO = 1e-4
+_LINE_NEWTON_STEPS = 2
+_SHORTEST = 1e-3
+_LONGEST = 100.0
+_COMPACT = 0.25  # fraction of converged time points that leave the batch
+_CHUNK_ELEMENTS = 1_250_000  # logits per chunk of time points (fold x output x sample)
 
 
 def feature_scale(variance, mean, dtype):
@@ -40,7 +54,8 @@ def fold_moments(X, indicator):
     Parameters
     ----------
     X : Tensor of shape (n_batch, n_samples, n_features)
-        Centre the data first (the variance is a difference of second moments).
+        Centre the data first (the variance is a difference of second moments). The
+        sums run in its dtype.
     indicator : Tensor of float64 of shape (n_samples, n_folds)
         1 for the training rows of every fold, 0 elsewhere.
 
@@ -49,30 +64,41 @@ def fold_moments(X, indicator):
     mean, variance : Tensor of float64 of shape (n_batch, n_folds, n_features)
     """
     counts = indicator.sum(0)[None, :, None]
-    X = X.to(_FLOAT64)
-    mean = (indicator.T @ X) / counts
-    second = (indicator.T @ X.square()) / counts
+    rows = indicator.T.to(X.dtype)
+    mean = (rows @ X).to(_FLOAT64) / counts
+    second = (rows @ X.square()).to(_FLOAT64) / counts
     return mean, (second - mean.square()).clamp_min(0)
 
 
-def _with_ones(X):
-    Xa = torch.empty(*X.shape[:2], X.shape[2] + 1, dtype=X.dtype, device=X.device)
-    Xa[..., :-1] = X
-    Xa[..., -1] = 1.0
-    return Xa
+def transposed_with_ones(X):
+    """``Xaᵀ``: the data (n_batch, n_samples, n_features) with a column of ones, transposed.
+
+    Returns
+    -------
+    XaT : Tensor of shape (n_batch, n_features + 1, n_samples)
+        Contiguous: batched products read the data fastest in this layout.
+    """
+    XaT = torch.empty(X.shape[0], X.shape[2] + 1, X.shape[1], dtype=X.dtype, device=X.device)
+    XaT[:, :-1] = X.mT
+    XaT[:, -1] = 1.0
+    return XaT
 
 
-def _bound_inverses(Xa, weights, penalty, curvature, C):
-    """Inverse of ``curvature * C * Xaᵀ W_f Xa + diag(penalty_f)`` for every batch and fold.
+def bound_factors(XaT, weights, penalty, curvature, C):
+    """Cholesky factor of ``curvature * C * Xaᵀ W_f Xa + diag(penalty_f)``, every batch and fold.
 
-    Products and the factorisation run in the dtype of ``Xa`` (the inverse only
+    ``XaT`` (n_batch, q, n_samples) is the transposed data with ones
+    (:func:`transposed_with_ones`), ``weights`` (n_samples, n_folds) and ``penalty``
+    (n_batch, n_folds, q). Products and the factorisation run in the dtype of the
+    data (the inverse only
     preconditions; the gradient decides convergence). When every
     fold weighs its rows alike (the same weight per row, or zero) the fold matrix
     is that of all rows minus that of the rows the fold leaves out.
 
     Returns
     -------
-    inverses : Tensor of shape (n_batch, n_folds, q, q)
+    factors : Tensor of shape (n_batch, n_folds, q, q)
+        Lower triangular.
     """
     n_folds = weights.shape[1]
     row_weights = weights.amax(1)
@@ -80,17 +106,16 @@ def _bound_inverses(Xa, weights, penalty, curvature, C):
     common = bool(torch.equal(weights, inside * row_weights[:, None]))
     grams = []
     if common:
-        total = Xa.mT @ (Xa * row_weights.to(Xa.dtype)[None, :, None])
+        total = (XaT * row_weights.to(XaT.dtype)) @ XaT.mT
     for fold in range(n_folds):
         if common:
             out = (~inside[:, fold]).nonzero()[:, 0]
-            block = Xa[:, out]
-            grams.append(total - block.mT @ (block * row_weights[out].to(Xa.dtype)[None, :, None]))
+            block = XaT[:, :, out]
+            grams.append(total - (block * row_weights[out].to(XaT.dtype)) @ block.mT)
         else:
             rows = inside[:, fold].nonzero()[:, 0]
-            block = Xa[:, rows]
-            scaled = block * weights[rows, fold].to(Xa.dtype)[None, :, None]
-            grams.append(block.mT @ scaled)
+            block = XaT[:, :, rows]
+            grams.append((block * weights[rows, fold].to(XaT.dtype)) @ block.mT)
     bound = (curvature * C) * torch.stack(grams, 1)
     bound.diagonal(dim1=-2, dim2=-1).add_(penalty.to(bound.dtype))
     factor, info = torch.linalg.cholesky_ex(bound)
@@ -99,22 +124,152 @@ def _bound_inverses(Xa, weights, penalty, curvature, C):
         jitter = (1e-6 * C * weights.sum(0)[:, None]).to(bound.dtype)
         bound.diagonal(dim1=-2, dim2=-1).add_(jitter)
         factor = torch.linalg.cholesky(bound)
-    return torch.cholesky_inverse(factor)
+    return factor
 
 
-def _lbfgs(Xa, problem, beta, inverses, tol, max_iter, *, single):
-    """Limited-memory BFGS with the bound as initial inverse Hessian, batched over problems.
+def _losses(logits, labels):
+    """Log-loss and probabilities at ``logits`` (B, F, K, n): (B, F, 1, n) and (B, F, K, n).
+
+    One output is the logit of the second class (sigmoid) and ``labels`` (1, 1, 1, n)
+    are 0 or 1; more outputs are multinomial (softmax) and ``labels`` are the class
+    indices.
+    """
+    if logits.shape[2] == 1:
+        return torch.nn.functional.softplus(logits) - labels * logits, torch.sigmoid(logits)
+    total = torch.logsumexp(logits, 2, keepdim=True)
+    true = logits.gather(2, labels.expand(*logits.shape[:2], 1, -1))
+    return total - true, (logits - total).exp_()
+
+
+def _probabilities(logits):
+    """Probabilities of the outputs of ``logits`` (B, F, K, n), as in :func:`_losses`."""
+    if logits.shape[2] == 1:
+        return torch.sigmoid(logits)
+    return torch.softmax(logits, 2)
+
+
+def _residuals_(probabilities, labels):
+    """``probabilities - targets`` (one-hot targets for more than one output), in place."""
+    if probabilities.shape[2] == 1:
+        return probabilities.sub_(labels)
+    index = labels.expand(*probabilities.shape[:2], 1, -1)
+    return probabilities.scatter_(2, index, probabilities.gather(2, index) - 1.0)
+
+
+def _line_derivatives(probabilities, labels, change):
+    """First and second derivatives of every sample's log-loss along logits ``change``."""
+    if change.shape[2] == 1:
+        first = (probabilities - labels) * change
+        return first, probabilities * (1 - probabilities) * change.square()
+    weighted = probabilities * change
+    mean_change = weighted.sum(2, keepdim=True)
+    first = mean_change - change.gather(2, labels.expand(*change.shape[:2], 1, -1))
+    return first, (weighted * change).sum(2, keepdim=True) - mean_change.square()
+
+
+def _precondition(vector, inverses, penalty):
+    """Apply the inverse curvature bound to ``vector`` (B, F, K, q).
+
+    ``inverses`` (B, 1, q, q) is shared by the folds, ``penalty`` is (B, F, 1, q).
+    For more classes than two (more than one output) the bound is ``Xaᵀ W Xa / 2``
+    on weights that sum to zero over classes, while their mean over classes has
+    the penalty alone as curvature.
+    """
+
+    def times(values):
+        return (values.flatten(1, 2) @ inverses[:, 0]).view_as(values)
+
+    if vector.shape[2] == 1:
+        return times(vector)
+    mean = vector.mean(2, keepdim=True)
+    result = times(vector - mean)
+    result[..., :-1] += mean[..., :-1] / penalty[..., :-1].clamp_min(torch.finfo(vector.dtype).tiny)
+    return result
+
+
+class _Batch:
+    """The tensors of the L-BFGS loop that have the problems' batch as first axis.
+
+    Attributes are set by name; :meth:`keep` selects rows of all of them (and of
+    the history pairs) once whole time points have converged, so that later
+    iterations pass only over the data of the rest.
+    """
+
+    def __init__(self, **tensors):
+        self.__dict__.update(tensors)
+        self.history = []
+
+    def keep(self, rows):
+        for name, value in list(self.__dict__.items()):
+            if name == "history":
+                self.history = [tuple(part[rows] for part in pair) for pair in value]
+            elif value is not None:
+                setattr(self, name, value[rows])
+
+
+def _largest_gradient(gradient, means):
+    """Largest gradient entry of every fold-centred problem, for the stopping rule.
+
+    The weights of data centred by the fold's training mean have the gradient
+    ``g_w - mean * g_b``; the intercept's is unchanged.
 
     Parameters
     ----------
-    Xa : Tensor of shape (n_batch, n_samples, q)
+    gradient : Tensor of shape (n_batch, n_folds, n_outputs, q)
+    means : Tensor of shape (n_batch, n_folds, 1, q - 1)
+
+    Returns
+    -------
+    largest : Tensor of shape (n_batch, n_folds)
+    """
+    centred = gradient[..., :-1] - means * gradient[..., -1:]
+    return torch.maximum(centred.abs().amax((2, 3)), gradient[..., -1].abs().amax(2))
+
+
+def _dot(a, b):
+    return (a * b).sum((2, 3))
+
+
+def _two_loop(state, gradient, tiny):
+    """L-BFGS direction: the two-loop recursion on the history, from the bound."""
+    work = gradient.clone()
+    alphas = []
+    for step, change, rho in reversed(state.history):
+        alpha = rho * _dot(step, work)
+        work -= alpha[..., None, None] * change
+        alphas.append(alpha)
+    gamma = torch.ones_like(state.objective)
+    if state.history:
+        step, change, rho = state.history[-1]
+        scaled = _dot(change, _precondition(change, state.inverses, state.penalty))
+        gamma = torch.where(rho > 0, _dot(step, change) / scaled.clamp_min(tiny), 1.0)
+    work = gamma[..., None, None] * _precondition(work, state.inverses, state.penalty)
+    for (step, change, rho), alpha in zip(state.history, reversed(alphas), strict=True):
+        work += (alpha - rho * _dot(change, work))[..., None, None] * step
+    return -work
+
+
+def _lbfgs(XaT, problem, beta, inverses, tol, max_iter, *, single):
+    """Limited-memory BFGS with the bound as initial inverse Hessian, batched over problems.
+
+    One output is binary logistic regression (the score of the second class), more
+    are multinomial. Every step starts from the length that minimises the objective
+    along its direction (a few one-dimensional Newton steps, elementwise on the
+    logits): far from the optimum, where the bound is loose, that is often several
+    times the quasi-Newton step. Armijo backtracking then guards the decrease.
+    Time points whose folds have all converged leave the batch.
+
+    Parameters
+    ----------
+    XaT : Tensor of shape (n_batch, q, n_samples)
+        The transposed data with ones (:func:`transposed_with_ones`).
     problem : dict
         ``targets`` (n_samples, n_outputs), ``weights`` (n_samples, n_folds),
         ``penalty`` (n_batch, n_folds, 1, q), ``means`` (n_batch, n_folds, 1, q - 1),
         ``C``, ``limits`` (n_folds,): gradient tolerance per fold.
     beta : Tensor of shape (n_batch, n_folds, n_outputs, q)
-    inverses : Tensor of shape (n_batch, n_folds, q, q)
-        Inverse bounds, in the dtype of ``Xa``.
+    inverses : Tensor of shape (n_batch, 1, q, q)
+        Inverse bounds (shared by the folds), in the dtype of ``XaT``.
     single : bool
         A float32 run (a start for a float64 one): problems whose gradient stops
         shrinking are left as they are.
@@ -125,117 +280,136 @@ def _lbfgs(Xa, problem, beta, inverses, tol, max_iter, *, single):
     n_iter : int
     converged : Tensor of bool of shape (n_batch, n_folds)
     """
-    dtype = Xa.dtype
-    n_batch, n_samples, q = Xa.shape
-    n_folds, n_outputs = beta.shape[1], beta.shape[2]
+    dtype = XaT.dtype
+    n_batch, q, n_samples = XaT.shape
+    device = XaT.device
+    n_folds = beta.shape[1]
     C = problem["C"]
     # Logits, probabilities and residuals are laid out (batch, fold, output, sample).
-    targets = problem["targets"].to(dtype).T[None, None]
+    if problem["targets"].shape[1] == 1:
+        labels = problem["targets"].to(dtype).T[None, None]
+    else:
+        labels = problem["targets"].argmax(1)[None, None, None]
     weights = problem["weights"].to(dtype).T[None, :, None, :]
-    penalty = problem["penalty"].to(dtype)
-    means = problem["means"].to(dtype)
     limits = (tol * problem["limits"]).to(dtype)[None, :]
     resolution = 1e-6 if single else 1e-12
     tiny = torch.finfo(dtype).tiny
+    result = beta.to(dtype).clone()
+    converged_all = torch.zeros(n_batch, n_folds, dtype=torch.bool, device=device)
+    state = _Batch(
+        index=torch.arange(n_batch, device=device),
+        transposed=XaT,
+        penalty=problem["penalty"].to(dtype),
+        means=problem["means"].to(dtype),
+        inverses=inverses,
+        beta=result.clone(),
+        done=torch.zeros(n_batch, n_folds, dtype=torch.bool, device=device),
+        best=torch.full((n_batch, n_folds), torch.inf, dtype=dtype, device=device),
+        since_best=torch.zeros(n_batch, n_folds, dtype=torch.int64, device=device),
+    )
 
     def logits_of(coefficients):
-        # Matrix products with n_folds * n_classes columns: no transposed copy of the data.
-        flat = coefficients.reshape(n_batch, n_folds * n_outputs, q)
-        return (flat @ Xa.mT).view(n_batch, n_folds, n_outputs, n_samples)
-
-    def dot(a, b):
-        return (a * b).sum((2, 3))
+        values = coefficients.flatten(1, 2) @ state.transposed
+        return values.view(*coefficients.shape[:3], n_samples)
 
     def evaluate(logits, coefficients):
-        """Objective and class probabilities at ``logits``, from one exponential."""
-        shifted = logits - logits.amax(2, keepdim=True)
-        exponential = shifted.exp()
-        total = exponential.sum(2, keepdim=True)
-        losses = total.log() - (targets * shifted).sum(2, keepdim=True)
-        probabilities = exponential / total
-        value = C * (weights * losses).sum((2, 3)) + 0.5 * dot(penalty * coefficients, coefficients)
-        return value, probabilities
+        """Objective and class probabilities at ``logits``."""
+        losses, probabilities = _losses(logits, labels)
+        penalty_term = _dot(state.penalty * coefficients, coefficients)
+        return C * (weights * losses).sum((2, 3)) + 0.5 * penalty_term, probabilities
 
     def gradient_of(probabilities, coefficients):
-        residual = (weights * (probabilities - targets)).view(n_batch, -1, n_samples)
-        gradient = C * (residual @ Xa).view(n_batch, n_folds, n_outputs, q)
-        return gradient + penalty * coefficients
+        residual = _residuals_(probabilities, labels).mul_(weights).flatten(1, 2)
+        gradient = C * (residual @ state.transposed.mT).view_as(coefficients)
+        return gradient + state.penalty * coefficients
 
-    def precondition(vector):
-        # The bound is (1/2) Xaᵀ W Xa on weights that sum to zero over classes; their
-        # mean over classes has the penalty alone as curvature.
-        mean = vector.mean(2, keepdim=True)
-        result = (vector - mean) @ inverses
-        result[..., :-1] += mean[..., :-1] / penalty[..., :-1].clamp_min(tiny)
-        return result
+    def line_minimum(direction, change_logits):
+        quadratic = _dot(state.penalty * direction, direction)
+        linear = _dot(state.penalty * state.beta, direction)
+        length = torch.ones_like(quadratic)
+        for _ in range(_LINE_NEWTON_STEPS):
+            logits = torch.addcmul(state.logits, length[..., None, None], change_logits)
+            first, second = _line_derivatives(_probabilities(logits), labels, change_logits)
+            first = C * (weights * first).sum((2, 3)) + linear + length * quadratic
+            second = C * (weights * second).sum((2, 3)) + quadratic
+            length = (length - first / second.clamp_min(tiny)).clamp(_SHORTEST, _LONGEST)
+        return length
 
-    beta = beta.to(dtype)
-    logits = logits_of(beta)
-    objective, probabilities = evaluate(logits, beta)
-    gradient = gradient_of(probabilities, beta)
-    history = []
-    done = torch.zeros(n_batch, n_folds, dtype=torch.bool, device=Xa.device)
-    best = torch.full_like(objective, torch.inf)
-    since_best = torch.zeros(n_batch, n_folds, dtype=torch.int64, device=Xa.device)
+    state.logits = logits_of(state.beta)
+    state.objective, probabilities = evaluate(state.logits, state.beta)
+    state.gradient = gradient_of(probabilities, state.beta)
     iteration = 0
     while True:
-        # The stopping rule is that of the intercept and the weights of the fold-centred
-        # data, whose gradient is ``g_w - mean * g_b``.
-        centred = gradient[..., :-1] - means * gradient[..., -1:]
-        largest = torch.maximum(centred.abs().amax((2, 3)), gradient[..., -1].abs().amax(2))
+        largest = _largest_gradient(state.gradient, state.means)
         converged = largest <= limits
-        done |= converged
+        state.done |= converged
         if single:
-            improved = largest < 0.5 * best
-            best = torch.where(improved, largest, best)
-            since_best = torch.where(improved, 0, since_best + 1)
-            done |= since_best >= 10
-        if bool(done.all()) or iteration == max_iter:
-            return beta, iteration, converged
+            improved = largest < 0.5 * state.best
+            state.best = torch.where(improved, largest, state.best)
+            state.since_best = torch.where(improved, 0, state.since_best + 1)
+            state.done |= state.since_best >= 10
+        finished = state.done.all(1)
+        stop = bool(finished.all()) or iteration == max_iter
+        if stop or finished.sum() >= _COMPACT * len(finished):
+            result[state.index] = state.beta
+            converged_all[state.index] = converged
+            if stop:
+                return result, iteration, converged_all
+            state.keep(~finished)
         iteration += 1
-        work = gradient.clone()
-        alphas = []
-        for step, change, rho in reversed(history):
-            alpha = rho * dot(step, work)
-            work -= alpha[..., None, None] * change
-            alphas.append(alpha)
-        if history:
-            step, change, rho = history[-1]
-            scaled = dot(change, precondition(change))
-            gamma = torch.where(rho > 0, dot(step, change) / scaled.clamp_min(tiny), 1.0)
-        else:
-            gamma = torch.ones_like(objective)
-        work = gamma[..., None, None] * precondition(work)
-        for (step, change, rho), alpha in zip(history, reversed(alphas)):
-            beta_coefficient = rho * dot(change, work)
-            work += (alpha - beta_coefficient)[..., None, None] * step
-        direction = -work.masked_fill(done[..., None, None], 0.0)
-        slope = dot(gradient, direction)
-        uphill = (slope >= 0) & ~done
+        direction = _two_loop(state, state.gradient, tiny)
+        direction.masked_fill_(state.done[..., None, None], 0.0)
+        slope = _dot(state.gradient, direction)
+        uphill = (slope >= 0) & ~state.done
         if bool(uphill.any()):
-            fallback = -precondition(gradient).masked_fill(done[..., None, None], 0.0)
+            fallback = -_precondition(state.gradient, state.inverses, state.penalty)
             direction = torch.where(uphill[..., None, None], fallback, direction)
-            slope = dot(gradient, direction)
+            direction.masked_fill_(state.done[..., None, None], 0.0)
+            slope = _dot(state.gradient, direction)
         change_logits = logits_of(direction)
-        length = torch.ones_like(objective)
-        negligible = -slope <= resolution * objective.abs()
+        # The first step, where the bound is loosest, goes to the minimum along it.
+        length = torch.ones_like(slope)
+        if iteration == 1:
+            length = line_minimum(direction, change_logits)
+        negligible = -slope <= resolution * state.objective.abs()
         for _ in range(_HALVINGS):
-            candidate_logits = logits + length[..., None, None] * change_logits
-            candidate = beta + length[..., None, None] * direction
+            candidate_logits = torch.addcmul(state.logits, length[..., None, None], change_logits)
+            candidate = state.beta + length[..., None, None] * direction
             value, probabilities = evaluate(candidate_logits, candidate)
-            accepted = negligible | (value <= objective + _ARMIJO * length * slope)
+            accepted = negligible | (value <= state.objective + _ARMIJO * length * slope)
             if bool(accepted.all()):
                 break
             length = torch.where(accepted, length, 0.5 * length)
         new_gradient = gradient_of(probabilities, candidate)
-        step = candidate - beta
-        change = new_gradient - gradient
-        curvature = dot(step, change)
+        step = candidate - state.beta
+        change = new_gradient - state.gradient
+        curvature = _dot(step, change)
         rho = torch.where(curvature > 0, 1.0 / curvature.clamp_min(tiny), 0.0)
-        history.append((step, change, rho))
-        if len(history) > _MEMORY:
-            history.pop(0)
-        beta, logits, objective, gradient = candidate, candidate_logits, value, new_gradient
+        state.history.append((step, change, rho))
+        if len(state.history) > _MEMORY:
+            state.history.pop(0)
+        state.beta, state.logits = candidate, candidate_logits
+        state.objective, state.gradient = value, new_gradient
+
+
+def _solve(XaT, problem, tol, max_iter):
+    """L-BFGS from the curvature bound (float32 first for float32 data), then float64."""
+    n_batch, q, _ = XaT.shape
+    n_folds, n_outputs = problem["weights"].shape[1], problem["targets"].shape[1]
+    curvature = 0.25 if n_outputs == 1 else 0.5
+    # One bound for all folds: that of their mean weights and penalty.
+    weights = problem["weights"].mean(1, keepdim=True)
+    penalty = problem["penalty"][:, :, 0].mean(1, keepdim=True)
+    inverses = torch.cholesky_inverse(bound_factors(XaT, weights, penalty, curvature, problem["C"]))
+    beta = torch.zeros(n_batch, n_folds, n_outputs, q, dtype=_FLOAT64, device=XaT.device)
+    used = 0
+    if XaT.dtype != _FLOAT64:
+        beta, used, _ = _lbfgs(XaT, problem, beta, inverses, tol / 4, max_iter, single=True)
+        XaT, inverses = XaT.to(_FLOAT64), inverses.to(_FLOAT64)
+    beta, more, converged = _lbfgs(
+        XaT, problem, beta.to(_FLOAT64), inverses, tol, max_iter, single=False
+    )
+    return beta, used + more, converged
 
 
 def fit_logistic_folds(
@@ -249,17 +423,18 @@ def fit_logistic_folds(
     tol,
     standardize=True,
     origin=None,
-    start=None,
     max_memory=None,
 ):
-    """Multinomial ``LogisticRegression(C)`` after a ``StandardScaler``, every fold and batch.
+    """``LogisticRegression(C)`` after a ``StandardScaler``, every fold and batch at once.
 
     The penalty ``||w_z||^2`` of standardised weights is ``sum(scale^2 * w^2)`` on raw
     ones, so the iterations run on the raw data with a per-feature penalty; the
-    unpenalised intercept absorbs the fold centring. Float32 data run in float32
-    until the gradient is below a quarter of the tolerance or stops shrinking, and
-    finish in float64, where every problem meets the stopping rule: every gradient
-    entry (for the fold-centred data) below ``tol * C * sum(fold weights)``.
+    unpenalised intercept absorbs the fold centring. Two classes take one output,
+    more are multinomial; both run L-BFGS from the curvature bound. Float32 data run in
+    float32 until the gradient is below a quarter of the tolerance or stops
+    shrinking, and finish in float64, where every problem meets the stopping rule:
+    every gradient entry (for the fold-centred data) below
+    ``tol * C * sum(fold weights)``.
 
     Parameters
     ----------
@@ -267,45 +442,53 @@ def fit_logistic_folds(
         Centred data (e.g. by the mean of all rows).
     codes : Tensor of int64 of shape (n_samples,)
     n_classes : int
-        More than two (two classes take one output in scikit-learn: see ``fit_linear``).
     weights : Tensor of float64 of shape (n_samples, n_folds)
         Sample weight of every row in every fold, 0 outside its training rows.
     C : float
     max_iter : int
         Iterations of each precision.
-    tol : float
+    tol : float or None
+        None is scikit-learn's default, 1e-4, for float32 data and 1e-10 for float64
+        data (so that float64 fits reach the optimum that exact arithmetic would).
     standardize : bool, default=True
     origin : Tensor of shape (n_batch, 1, n_features), optional
         What was subtracted from the data, to recognise constant features as
         ``StandardScaler`` does.
-    start : Tensor of float64 of shape (n_batch, n_folds, n_outputs, n_features + 1), optional
-        Weights and intercept (for ``X``) to start from, e.g. a previous fit.
 
     Returns
     -------
     coef : Tensor of float64 of shape (n_batch, n_folds, n_features, n_outputs)
     bias : Tensor of float64 of shape (n_batch, n_folds, n_outputs)
-        For ``X``; ``n_outputs`` is ``n_classes``.
+        For ``X``; ``n_outputs`` is 1 for two classes (the score of the second) and
+        ``n_classes`` otherwise.
     n_iter : int
     """
     n_batch, n_samples, n_features = X.shape
-    n_outputs = n_classes
+    if tol is None:
+        tol = 1e-10 if X.dtype == _FLOAT64 else 1e-4
+    binary = n_classes == 2
+    n_outputs = 1 if binary else n_classes
     weights = weights.to(device=X.device, dtype=_FLOAT64)
     indicator = (weights > 0).to(_FLOAT64)
     targets = torch.nn.functional.one_hot(codes.to(X.device), n_classes).to(_FLOAT64)
+    if binary:
+        targets = targets[:, 1:]
     limits = C * weights.sum(0)
     q = n_features + 1
     n_folds = weights.shape[1]
-    # Per time point: the data (with ones, float64 copies), the bounds,
-    # arrays of logits and the L-BFGS history.
+    # Per time point: the data (with ones, float64 copies, fold copies), the bounds,
+    # arrays of logits and the L-BFGS history or the Hessians.
     per_item = 8 * (
-        4 * n_samples * q
+        (4 + n_folds) * n_samples * q
         + 3 * n_folds * q * q
         + 12 * n_samples * n_folds * n_outputs
         + 2 * (_MEMORY + 2) * n_folds * n_outputs * q
     )
     coefs, n_iter, failed = [], 0, False
-    for batch in plan_batches(n_batch, per_item, max_memory, device=X.device):
+    # Time points run in chunks whose logits stay near the CPU caches; every
+    # elementwise pass over them then costs a fraction of one over main memory.
+    chunk = max(1, _CHUNK_ELEMENTS // (n_folds * n_outputs * n_samples))
+    for batch in plan_batches(n_batch, per_item, max_memory, device=X.device, largest=chunk):
         block = X[batch]
         mean, variance = fold_moments(block, indicator)
         raw_mean = mean if origin is None else mean + origin[batch].to(_FLOAT64)
@@ -321,22 +504,10 @@ def fit_logistic_folds(
             "C": C,
             "limits": limits,
         }
-        Xa = _with_ones(block)
-        inverses = _bound_inverses(Xa, weights, penalty, 0.5, C)
-        if start is None:
-            beta = torch.zeros(len(block), n_folds, n_outputs, q, dtype=_FLOAT64, device=X.device)
-        else:
-            beta = start[batch].to(_FLOAT64)
-        used = 0
-        if Xa.dtype != _FLOAT64:
-            beta, used, _ = _lbfgs(Xa, problem, beta, inverses, tol / 4, max_iter, single=True)
-            Xa, inverses = Xa.to(_FLOAT64), inverses.to(_FLOAT64)
-        beta, more, converged = _lbfgs(
-            Xa, problem, beta.to(_FLOAT64), inverses, tol, max_iter, single=False
-        )
+        beta, used, converged = _solve(transposed_with_ones(block), problem, tol, max_iter)
         failed |= not bool(converged.all())
         coefs.append(beta)
-        n_iter = max(n_iter, used + more)
+        n_iter = max(n_iter, used)
     if failed:
         warnings.warn(
             f"Logistic regression did not converge in max_iter={max_iter} iterations "

@@ -14,13 +14,10 @@ shrinkage="auto")`` (or an ``OAS`` covariance estimator) and ``LogisticRegressio
 """
 
 import dataclasses
-import warnings
 
 import torch
 
-from neuroalign._backend import plan_batches
 from neuroalign.decoding._logistic import feature_scale, fit_logistic_folds
-from neuroalign.exceptions import NeuroalignWarning
 
 __all__ = [
     "ClassStatistics",
@@ -31,8 +28,6 @@ __all__ = [
 ]
 
 _FLOAT64 = torch.float64
-_MAX_HALVINGS = 30
-_ARMIJO = 1e-4
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,7 +40,7 @@ class LinearDecision:
         For the raw (unstandardised) features.
     bias : Tensor of shape (n_batch, n_outputs)
     n_iter : int
-        Newton or L-BFGS iterations (logistic regression), 0 for closed-form solvers.
+        L-BFGS iterations (logistic regression), 0 for closed-form solvers.
     """
 
     weights: torch.Tensor
@@ -301,195 +296,32 @@ def _lda(stats, class_weighted, *, shrinkage, standardize, row_norms, dtype):
     return coef, bias - (overall @ coef)[:, 0]
 
 
-def _logistic_objective(logits, beta, targets, weights, C, penalty):
-    """Objective of every batch: ``C * sum(w * log-loss) + sum(penalty * beta^2) / 2``."""
-    losses = torch.nn.functional.softplus(logits) - targets * logits
-    loss = (weights[None, :, None] * losses).sum((1, 2))
-    return C * loss + 0.5 * (penalty * beta.square()).sum((1, 2))
+def _centre(block):
+    """Mean (float64, (B, 1, p)) of the rows of ``block`` and the block centred by it.
 
-
-def _logistic_gradient(logits, beta, Xa, targets, weights, C, penalty):
-    """Gradient of the logistic objective (float64) and the class probabilities.
-
-    The product runs as ``residual' Xa`` so that ``Xa`` is read in its row-major
-    layout (batched products with a transposed view are slow on the CPU).
+    Sums over the sample axis run as products with ones (reductions along that axis
+    are slow on the CPU).
     """
-    probabilities = torch.sigmoid(logits)
-    residual = weights[None, :, None] * (probabilities - targets)
-    data_term = (residual.transpose(1, 2) @ Xa).transpose(1, 2)
-    return C * data_term + penalty * beta, probabilities
+    ones = torch.ones(block.shape[0], 1, block.shape[1], dtype=block.dtype, device=block.device)
+    mean = (ones @ block).to(_FLOAT64) / block.shape[1]
+    return mean, block - mean.to(block.dtype)
 
 
-def _newton_direction(gradient, probabilities, Xa_fast, weights, C, penalty, *, fast):
-    """Newton direction of binary problems, the Hessian built from the compute-dtype data.
+def _logistic(block, codes, n_classes, weights, **options):
+    """``LogisticRegression`` on the training rows ``block`` (one fold of ``fit_logistic_folds``).
 
-    ``fast`` (index, transposed, work): the problems of ``Xa_fast`` to use (None for
-    all), the contiguous transpose of ``Xa_fast`` and a buffer of its shape for the
-    scaled copy (or None for both). The Hessian is factored in the dtype of
-    ``gradient``.
+    Runs on the data centred by their mean (float32 products then lose nothing to
+    cancellation).
     """
-    index, transposed, work = fast
-    if transposed is None:
-        Xa_fast = Xa_fast if index is None else Xa_fast[index]
-    n_batch = gradient.shape[0]
-    curvature = weights[None, :] * (probabilities * (1 - probabilities))[..., 0]
-    root = curvature.sqrt().to(Xa_fast.dtype)
-    # (n_batch, q, n_samples), scaled by the square roots of the curvatures.
-    if transposed is None:
-        rooted = (Xa_fast * root[..., None]).mT
-    elif index is None:
-        rooted = torch.mul(transposed, root[:, None, :], out=work)
-    else:
-        rooted = torch.index_select(transposed, 0, index, out=work[: len(index)])
-        rooted.mul_(root[:, None, :])
-    hessian = C * (rooted @ rooted.mT).to(gradient.dtype)
-    ridge = penalty[..., 0].clone()
-    # The intercept is not penalised; a tiny damping keeps the Hessian invertible.
-    ridge[:, -1] = 1e-10 * C * weights.sum()
-    hessian.diagonal(dim1=1, dim2=2).add_(ridge)
-    factor = _cholesky(hessian)
-    half = torch.linalg.solve_triangular(factor, gradient.reshape(n_batch, -1, 1), upper=False)
-    direction = torch.linalg.solve_triangular(factor.mT, half, upper=True)
-    return -direction.reshape(gradient.shape)
-
-
-def _cholesky(matrix):
-    """Cholesky factor, adding a growing jitter to the diagonal where rounding broke it."""
-    factor, info = torch.linalg.cholesky_ex(matrix)
-    jitter = 1e-12 * matrix.diagonal(dim1=-2, dim2=-1).abs().amax(-1)
-    while bool((info > 0).any()):
-        jitter = jitter * 100
-        failed = info > 0
-        repaired = matrix[failed].clone()
-        repaired.diagonal(dim1=-2, dim2=-1).add_(jitter[failed, None])
-        factor[failed], info[failed] = torch.linalg.cholesky_ex(repaired)
-    return factor
-
-
-def _logistic_chunk(Xa, Xa_fast, targets, weights, C, penalty, max_iter, tol, beta):
-    """Damped Newton iterations (Armijo backtracking) from ``beta`` until the gradient is small.
-
-    Runs in the dtype of ``Xa``; when ``Xa`` is ``Xa_fast`` (float32 data) the
-    products with the data also run through its contiguous transpose (batched
-    matrix-vector products are several times faster in that layout on the CPU).
-    The logits of a step ``beta + s * direction`` are
-    ``logits + s * (Xa @ direction)``, so the line search and the next gradient
-    never re-read the data; Hessians are built only for the problems whose
-    gradient is still above the tolerance. In float64 a step whose predicted
-    decrease is below the resolution of the objective is taken in full. A float32
-    run (a start for the float64 one) also stops the problems whose gradient
-    stopped shrinking at float32 resolution.
-
-    Returns
-    -------
-    beta : Tensor of shape (n_batch, n_features + 1, n_outputs)
-    n_iter : int
-    converged : bool
-    """
-    dtype = Xa.dtype
-    single = dtype != _FLOAT64
-    resolution = 1e-6 if single else 1e-12
-    targets, weights, penalty = targets.to(dtype), weights.to(dtype), penalty.to(dtype)
-    beta = beta.to(dtype)
-    XaT = Xa.mT.contiguous() if Xa is Xa_fast else None
-    work = None if XaT is None else torch.empty_like(XaT)
-    logits = _times(Xa, XaT, beta)
-    objective = _logistic_objective(logits, beta, targets, weights, C, penalty)
-    scale = C * weights.sum()
-    stalled = torch.zeros_like(objective, dtype=torch.bool)
-    previous = torch.full_like(objective, torch.inf)
-    for iteration in range(max_iter + 1):
-        gradient, probabilities = _logistic_gradient(logits, beta, Xa, targets, weights, C, penalty)
-        largest = gradient.abs().amax((1, 2))
-        active = largest > tol * scale
-        if single:
-            active &= ~(stalled & (largest > 0.5 * previous))
-        if not active.any():
-            return beta, iteration, True
-        if iteration == max_iter:
-            break
-        # Converged problems keep their weights (a zero step, accepted at once).
-        index = None if active.all() else active.nonzero()[:, 0]
-        rows = slice(None) if index is None else index
-        direction = torch.zeros_like(beta)
-        direction[rows] = _newton_direction(
-            gradient[rows],
-            probabilities[rows],
-            Xa_fast,
-            weights,
-            C,
-            penalty[rows],
-            fast=(index, XaT, work),
-        )
-        change = _times(Xa, XaT, direction)
-        slope = (gradient * direction).sum((1, 2))
-        negligible = -slope <= resolution * objective.abs()
-        step = torch.ones_like(objective)
-        for _ in range(_MAX_HALVINGS):
-            candidate = beta + step[:, None, None] * direction
-            candidate_logits = logits + step[:, None, None] * change
-            value = _logistic_objective(candidate_logits, candidate, targets, weights, C, penalty)
-            accepted = negligible | (value <= objective + _ARMIJO * step * slope)
-            if accepted.all():
-                break
-            step = torch.where(accepted, step, 0.5 * step)
-        beta, logits, objective = candidate, candidate_logits, value
-        stalled, previous = negligible, largest
-    if not single:
-        warnings.warn(
-            f"Logistic regression did not converge in max_iter={max_iter} Newton iterations "
-            f"(largest gradient {float(largest.amax() / scale):.2e} > tol={tol}). "
-            "Increase max_iter or regularise more (smaller C).",
-            NeuroalignWarning,
-            stacklevel=4,
-        )
-    return beta, max_iter, False
-
-
-def _times(Xa, XaT, vectors):
-    """``Xa @ vectors``, through ``XaT`` (the contiguous transpose of ``Xa``) when given."""
-    return Xa @ vectors if XaT is None else (vectors.mT @ XaT).mT
-
-
-def _logistic(X, codes, weights, scale, start, *, C, max_iter, tol, max_memory):
-    """Binary ``LogisticRegression(C)`` on standardised features, for centred raw features.
-
-    The penalty ``||w_z||^2`` on standardised weights is ``sum(scale^2 * w^2)`` on raw
-    ones, and the unpenalised intercept absorbs the centring, so Newton's method
-    runs on the centred data with a per-feature penalty. ``start`` (n_batch,
-    n_features + 1, 1), weights and intercept for the centred data, or None for
-    zeros, is where Newton's method starts. Float32 data first run Newton's method
-    in float32 (a quarter of the tolerance) and finish in float64, so the float64
-    gradient meets the same tolerance.
-    """
-    n_batch, n_samples, n_features = X.shape
-    targets = codes.to(_FLOAT64)[:, None]
-    if weights is None:
-        weights = torch.ones(n_samples, dtype=_FLOAT64, device=X.device)
-    q = n_features + 1
-    per_item = 8 * (3 * q * q + 8 * n_samples * q)
-    betas, n_iter = [], 0
-    for batch in plan_batches(n_batch, per_item, max_memory, device=X.device):
-        block = X[batch]
-        Xa_fast = torch.empty(*block.shape[:2], n_features + 1, dtype=X.dtype, device=X.device)
-        Xa_fast[..., :n_features] = block
-        Xa_fast[..., n_features] = 1.0
-        penalty = torch.cat([scale[batch, 0].square(), torch.zeros_like(scale[batch, 0, :1])], -1)
-        penalty = penalty[..., None]
-        if start is None:
-            shape = (len(block), n_features + 1, 1)
-            beta = torch.zeros(shape, dtype=_FLOAT64, device=X.device)
-        else:
-            beta = start[batch]
-        used = 0
-        options = (targets, weights, C, penalty, max_iter)
-        if Xa_fast.dtype != _FLOAT64:
-            beta, used, _ = _logistic_chunk(Xa_fast, Xa_fast, *options, tol / 4, beta)
-        beta, more, _ = _logistic_chunk(Xa_fast.to(_FLOAT64), Xa_fast, *options, tol, beta)
-        betas.append(beta)
-        n_iter = max(n_iter, used + more)
-    beta = torch.cat(betas)
-    return beta[:, :-1], beta[:, -1], n_iter
+    mean, centred = _centre(block)
+    sample_weights = torch.ones(block.shape[1], 1, dtype=_FLOAT64, device=block.device)
+    if weights is not None:
+        sample_weights = weights[:, None].to(_FLOAT64)
+    coef, bias, n_iter = fit_logistic_folds(
+        centred, codes, n_classes, sample_weights, origin=mean, **options
+    )
+    coef, bias = coef[:, 0], bias[:, 0]
+    return LinearDecision(weights=coef, bias=bias - (mean @ coef)[:, 0], n_iter=n_iter)
 
 
 def _row_norms(X, codes, rows):
@@ -522,7 +354,6 @@ def fit_linear(
     standardize=True,
     max_iter=100,
     tol=None,
-    start=None,
     max_memory=None,
 ):
     """Fit a batch of linear classifiers that share their labels.
@@ -555,15 +386,12 @@ def fit_linear(
         Standardise every feature with the training mean and std (as a
         ``StandardScaler`` step); the returned weights apply to raw features.
     max_iter : int, default=100
-        Logistic regression: Newton iterations (two classes) or L-BFGS iterations of
-        each precision (more classes, see ``fit_logistic_folds``).
+        Logistic regression: L-BFGS iterations of each precision (see
+        ``fit_logistic_folds``).
     tol : float, optional
         Logistic regression stops when every gradient entry is below
-        ``tol * C * sum(weights)``; default 1e-6 for float32 data and 1e-10 for float64.
-    start : LinearDecision, optional
-        Logistic regression starts from these classifiers (e.g. those of a previous
-        cross-validation fold, which share most training samples) instead of from
-        zero weights; other classifiers ignore it.
+        ``tol * C * sum(weights)``; default 1e-4 (scikit-learn's) for float32 data and
+        1e-10 for float64.
     max_memory : int or str or None, default=None
         Budget for logistic regression Hessians and bounds.
 
@@ -575,62 +403,30 @@ def fit_linear(
     n_samples, n_features = X.shape[1], X.shape[2]
     rows = torch.arange(n_samples, device=X.device) if train is None else train.to(X.device)
     train_codes = codes[rows]
-    if tol is None:
-        tol = 1e-10 if X.dtype == _FLOAT64 else 1e-6
     per_class = class_weights(train_codes, n_classes, class_weight, device=X.device)
     weights = None if per_class is None else per_class[train_codes]
-    needs_rows = classifier == "logistic" or (classifier == "ridge" and n_features > len(rows))
-    if needs_rows:
+    if classifier == "logistic":
+        return _logistic(
+            X[:, rows],
+            train_codes,
+            n_classes,
+            weights,
+            C=C,
+            max_iter=max_iter,
+            tol=tol,
+            standardize=standardize,
+            max_memory=max_memory,
+        )
+    if classifier == "ridge" and n_features > len(rows):
         block = X[:, rows]
-        # Sums over the sample axis as products with ones (reductions along that axis are
-        # slow); the variance sums squares of the centred data, so nothing cancels.
+        mean, centred = _centre(block)
         ones = torch.ones(X.shape[0], 1, len(rows), dtype=X.dtype, device=X.device)
-        mean = (ones @ block).to(_FLOAT64) / len(rows)
-        centred = block - mean.to(X.dtype)
         variance = (ones @ centred.square()).to(_FLOAT64) / len(rows)
         scale = feature_scale(variance, mean, X.dtype)
         if not standardize:
             scale = torch.ones_like(scale)
-        if classifier == "ridge":
-            coef, bias = _ridge_dual(
-                block, train_codes, n_classes, weights, mean, scale, alpha=alpha
-            )
-            return LinearDecision(weights=coef, bias=bias)
-        initial = None
-        if start is not None:
-            centred_bias = start.bias + (mean @ start.weights)[:, 0]
-            initial = torch.cat([start.weights, centred_bias[:, None, :]], 1)
-        if n_classes > 2:
-            sample_weights = torch.ones(len(rows), 1, dtype=_FLOAT64, device=X.device)
-            if weights is not None:
-                sample_weights = weights[:, None].to(_FLOAT64)
-            coef, bias, n_iter = fit_logistic_folds(
-                centred,
-                train_codes,
-                n_classes,
-                sample_weights,
-                C=C,
-                max_iter=max_iter,
-                tol=tol,
-                standardize=standardize,
-                origin=mean,
-                start=None if initial is None else initial.mT[:, None],
-                max_memory=max_memory,
-            )
-            coef, bias = coef[:, 0], bias[:, 0]
-            return LinearDecision(weights=coef, bias=bias - (mean @ coef)[:, 0], n_iter=n_iter)
-        coef, bias, n_iter = _logistic(
-            centred,
-            train_codes,
-            weights,
-            scale,
-            initial,
-            C=C,
-            max_iter=max_iter,
-            tol=tol,
-            max_memory=max_memory,
-        )
-        return LinearDecision(weights=coef, bias=bias - (mean @ coef)[:, 0], n_iter=n_iter)
+        coef, bias = _ridge_dual(block, train_codes, n_classes, weights, mean, scale, alpha=alpha)
+        return LinearDecision(weights=coef, bias=bias)
     offset = None
     if statistics is None:
         offset = X[:, rows].mean(1, keepdim=True)

@@ -193,9 +193,6 @@ def _logistic_folds(data, labels, n_classes, folds, class_weight, standardize, o
         rows = torch.as_tensor(train, device=data.device)
         per_class = class_weights(labels[rows], n_classes, class_weight, device=data.device)
         weights[rows, index] = 1.0 if per_class is None else per_class[labels[rows]]
-    tol = options.get("tol")
-    if tol is None:
-        tol = 1e-10 if data.dtype == torch.float64 else 1e-6
     coef, bias, n_iter = fit_logistic_folds(
         data,
         labels,
@@ -203,7 +200,7 @@ def _logistic_folds(data, labels, n_classes, folds, class_weight, standardize, o
         weights,
         C=options.get("C", 1.0),
         max_iter=options.get("max_iter", 100),
-        tol=tol,
+        tol=options.get("tol"),
         standardize=standardize,
         max_memory=max_memory,
     )
@@ -313,17 +310,15 @@ def decode_over_time(
     if name != "logistic":
         separate = name == "lda" or class_weight is not None
         statistics = class_statistics(data, labels, n_classes, per_class=separate)
-    # Multinomial logistic regression fits every fold at once (see fit_logistic_folds).
-    batched = name == "logistic" and n_classes > 2
+    # Logistic regression fits every fold at once (see fit_logistic_folds).
+    batched = name == "logistic"
     if batched:
         fitted = _logistic_folds(
             data, labels, n_classes, folds, class_weight, standardize, options, max_memory
         )
     scores = []
-    decision = None
     for index, (train, test) in enumerate(folds):
         test_t = torch.as_tensor(test, device=device)
-        # Logistic regression starts from the previous fold's classifiers.
         decision = (
             fitted[index]
             if batched
@@ -336,7 +331,6 @@ def decode_over_time(
                 classifier=name,
                 class_weight=class_weight,
                 standardize=standardize,
-                start=decision,
                 max_memory=max_memory,
                 **options,
             )

@@ -40,19 +40,6 @@ def test_float32_auc_exact_for_neighbouring_values_across_classes(rng):
     np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-15)
 
 
-def test_logistic_start_reaches_the_same_optimum(rng):
-    X = torch.as_tensor(rng.standard_normal((3, 60, 4)))
-    codes = torch.as_tensor(np.arange(60) % 2)
-    X[:, codes == 1, 0] += 1.0
-    cold = fit_linear(X, codes, 2, classifier="logistic", train=torch.arange(45))
-    start = fit_linear(X, codes, 2, classifier="logistic", train=torch.arange(15, 60))
-    warm = fit_linear(X, codes, 2, classifier="logistic", train=torch.arange(45), start=start)
-    # Both stop at a gradient below tol=1e-10 of a strongly convex objective.
-    np.testing.assert_allclose(warm.weights.numpy(), cold.weights.numpy(), rtol=0, atol=1e-8)
-    np.testing.assert_allclose(warm.bias.numpy(), cold.bias.numpy(), rtol=0, atol=1e-8)
-    assert warm.n_iter < cold.n_iter
-
-
 def test_generalization_auc_float32_matches_float64(rng):
     y = np.repeat([0, 1], 20)
     X = rng.standard_normal((40, 5, 6))
@@ -63,12 +50,13 @@ def test_generalization_auc_float32_matches_float64(rng):
     np.testing.assert_allclose(single.scores, double.scores, rtol=0, atol=0.03)
 
 
-def test_float32_logistic_meets_the_float64_gradient_tolerance(rng):
-    # Float32 data: Newton runs in float32, then the float64 gradient decides convergence.
+@pytest.mark.parametrize(("tol", "rule"), [(None, 1e-4), (1e-6, 1e-6)])
+def test_float32_logistic_meets_the_float64_gradient_tolerance(rng, tol, rule):
+    # Float32 data: L-BFGS runs in float32, then the float64 gradient decides convergence.
     y = np.arange(120) % 2
     X = rng.standard_normal((4, 120, 6)).astype(np.float32) * np.float32(3.0) + np.float32(2.0)
     X[:, y == 1, 0] += np.float32(1.5) * np.arange(4, dtype=np.float32)[:, None]
-    decision = fit_linear(torch.as_tensor(X), torch.as_tensor(y), 2, classifier="logistic")
+    decision = fit_linear(torch.as_tensor(X), torch.as_tensor(y), 2, classifier="logistic", tol=tol)
     data = X.astype(np.float64)
     centred = data - data.mean(1, keepdims=True)
     scale = data.std(1)
@@ -77,5 +65,5 @@ def test_float32_logistic_meets_the_float64_gradient_tolerance(rng):
     residual = 1.0 / (1.0 + np.exp(-logits)) - y
     gradient_weights = np.einsum("bnp,bn->bp", centred, residual) + scale**2 * weights
     gradient = np.concatenate([gradient_weights, residual.sum(1, keepdims=True)], 1)
-    # The stopping rule of float32 data: every entry below tol * C * n = 1e-6 * 120.
-    assert np.abs(gradient).max() <= 1e-6 * 120
+    # The stopping rule: every entry below tol * C * n (default tol 1e-4 for float32).
+    assert np.abs(gradient).max() <= rule * 120
