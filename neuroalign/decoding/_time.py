@@ -181,9 +181,24 @@ def generalization_scores(decision, X, codes, n_classes, scoring, *, shift=None,
     return torch.cat(scores).T
 
 
-def _epochs_tensor(X, window, device, dtype):
-    tensor = to_tensor(X, device=device, dtype=dtype)
-    return sliding_windows(tensor, window).permute(2, 0, 1).contiguous()
+def _centred_epochs(X, window, device, dtype):
+    """Epochs as (n_times, n_epochs, n_features), centred per time point, and the offset.
+
+    Centring once keeps float32 cross products accurate and shifts no decision; the
+    transposition and the centring are one pass over the data.
+
+    Returns
+    -------
+    data : Tensor of shape (n_times, n_epochs, n_features)
+    offset : Tensor of shape (n_times, 1, n_features)
+    """
+    tensor = sliding_windows(to_tensor(X, device=device, dtype=dtype), window)
+    offset = tensor.mean(0).T[:, None, :]
+    data = torch.empty(
+        tensor.shape[2], tensor.shape[0], tensor.shape[1], dtype=tensor.dtype, device=device
+    )
+    torch.sub(tensor.permute(2, 0, 1), offset, out=data)
+    return data, offset
 
 
 def _logistic_folds(data, labels, n_classes, folds, class_weight, standardize, options, max_memory):
@@ -300,10 +315,7 @@ def decode_over_time(
     classes, codes = check_labels(y, values.shape[0])
     folds = class_folds(codes, classes, cv, groups, seed)
     device = resolve_device(device)
-    data = _epochs_tensor(values, window, device, resolve_dtype(dtype))
-    # Centring once keeps float32 cross products accurate; it shifts no decision.
-    offset = data.mean(1, keepdim=True)
-    data = data - offset
+    data, offset = _centred_epochs(values, window, device, resolve_dtype(dtype))
     labels = torch.as_tensor(codes, device=device)
     n_classes = len(classes)
     statistics = None
