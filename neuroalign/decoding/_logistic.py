@@ -38,6 +38,7 @@ _LINE_NEWTON_STEPS = 2
 _SHORTEST = 1e-3
 _LONGEST = 100.0
 _COMPACT = 0.25  # fraction of converged time points that leave the batch
+_REFRESH = 3  # iteration at which the bound gives way to the Hessian's diagonal blocks
 _CHUNK_ELEMENTS = 1_250_000  # logits per chunk of time points (fold x output x sample)
 
 
@@ -168,21 +169,28 @@ def _line_derivatives(probabilities, labels, change):
 
 
 def _precondition(vector, inverses, penalty):
-    """Apply the inverse curvature bound to ``vector`` (B, F, K, q).
+    """Apply the initial inverse Hessian of L-BFGS to ``vector`` (B, F, K, q).
 
-    ``inverses`` (B, 1, q, q) is shared by the folds, ``penalty`` is (B, F, 1, q).
-    For more classes than two (more than one output) the bound is ``Xaᵀ W Xa / 2``
-    on weights that sum to zero over classes, while their mean over classes has
-    the penalty alone as curvature.
+    ``inverses`` is shared by the folds: (B, 1, q, q) for the curvature bound, or
+    (B, K, q, q), one block per output, once refreshed (:func:`_refreshed_inverses`);
+    ``penalty`` is (B, F, 1, q). For more classes than two (more than one output)
+    the curvature acts on weights that sum to zero over classes (the result is
+    projected back onto them), while their mean over classes has the penalty alone
+    as curvature (none for the intercepts, whose mean stays where it is).
     """
+    blocks = inverses.shape[1] > 1
 
-    def times(values):
+    def apply(values):
+        if blocks:
+            return (values.transpose(1, 2) @ inverses).transpose(1, 2)
         return (values.flatten(1, 2) @ inverses[:, 0]).view_as(values)
 
     if vector.shape[2] == 1:
-        return times(vector)
+        return apply(vector)
     mean = vector.mean(2, keepdim=True)
-    result = times(vector - mean)
+    result = apply(vector - mean)
+    if blocks:
+        result -= result.mean(2, keepdim=True)
     result[..., :-1] += mean[..., :-1] / penalty[..., :-1].clamp_min(torch.finfo(vector.dtype).tiny)
     return result
 
@@ -224,6 +232,42 @@ def _largest_gradient(gradient, means):
     """
     centred = gradient[..., :-1] - means * gradient[..., -1:]
     return torch.maximum(centred.abs().amax((2, 3)), gradient[..., -1].abs().amax(2))
+
+
+def _refreshed_inverses(logits, XaT, weights, penalty, C):
+    """Inverse of the Hessian's diagonal blocks at ``logits``, averaged over the folds.
+
+    Block ``k`` is ``C * Xaᵀ diag(c_k) Xa + diag(penalty)`` with ``c_k`` the fold
+    mean of ``w p_k (1 - p_k)``: the exact Hessian of a binary problem (one output)
+    and the block-diagonal part of a multinomial one, where the curvature bound is
+    loose by then (confidently classified samples curve far less than it assumes).
+
+    Parameters
+    ----------
+    logits : Tensor of shape (B, F, K, n)
+    XaT : Tensor of shape (B, q, n)
+    weights : Tensor of shape (1, F, 1, n)
+    penalty : Tensor of shape (B, F, 1, q)
+    C : float
+
+    Returns
+    -------
+    inverses : Tensor of shape (B, K, q, q)
+    """
+    probabilities = _probabilities(logits)
+    curvature = (weights * probabilities * (1 - probabilities)).mean(1)  # (B, K, n)
+    blocks = torch.stack([(XaT * c[:, None, :]) @ XaT.mT for c in curvature.unbind(1)], 1)
+    blocks = C * blocks
+    blocks.diagonal(dim1=-2, dim2=-1).add_(penalty.mean(1))
+    # The intercept is not penalised; a tiny damping keeps the blocks invertible.
+    blocks[..., -1, -1] += 1e-6 * C * weights.sum(-1).mean()
+    factors, info = torch.linalg.cholesky_ex(blocks)
+    if bool((info > 0).any()):
+        blocks.diagonal(dim1=-2, dim2=-1).add_(
+            1e-6 * blocks.diagonal(dim1=-2, dim2=-1).amax(-1, keepdim=True)
+        )
+        factors = torch.linalg.cholesky(blocks)
+    return torch.cholesky_inverse(factors)
 
 
 def _dot(a, b):
@@ -357,6 +401,10 @@ def _lbfgs(XaT, problem, beta, inverses, tol, max_iter, *, single):
                 return result, iteration, converged_all
             state.keep(~finished)
         iteration += 1
+        if iteration == _REFRESH:
+            state.inverses = _refreshed_inverses(
+                state.logits, state.transposed, weights, state.penalty, C
+            )
         direction = _two_loop(state, state.gradient, tiny)
         direction.masked_fill_(state.done[..., None, None], 0.0)
         slope = _dot(state.gradient, direction)
