@@ -524,11 +524,11 @@ def fit_logistic_folds(
     limits = C * weights.sum(0)
     q = n_features + 1
     n_folds = weights.shape[1]
-    # Per time point: the data (with ones, float64 copies, fold copies), the bounds,
-    # arrays of logits and the L-BFGS history or the Hessians.
+    # Per time point: the data (with ones, float64 copies), the bound and the
+    # refreshed blocks, arrays of logits and the L-BFGS history.
     per_item = 8 * (
-        (4 + n_folds) * n_samples * q
-        + 3 * n_folds * q * q
+        4 * n_samples * q
+        + 3 * (1 + n_outputs) * q * q
         + 12 * n_samples * n_folds * n_outputs
         + 2 * (_MEMORY + 2) * n_folds * n_outputs * q
     )
