@@ -127,13 +127,25 @@ def class_statistics(X, codes, n_classes, *, per_class=True):
     one_hot = _one_hot(codes, n_classes, X.dtype)
     sums = (X.transpose(1, 2) @ one_hot).transpose(1, 2).to(_FLOAT64)
     if per_class:
-        grams = torch.stack(
-            [(X[:, codes == k].transpose(1, 2) @ X[:, codes == k]) for k in range(n_classes)], 1
-        ).to(_FLOAT64)
+        n_batch, _, n_features = X.shape
+        grams = torch.empty(
+            n_batch, n_classes, n_features, n_features, dtype=_FLOAT64, device=X.device
+        )
+        for k, rows in enumerate(_class_rows(codes, n_classes)):
+            block = X.index_select(1, rows)
+            grams[:, k] = block.transpose(1, 2) @ block
     else:
         grams = (X.transpose(1, 2) @ X).to(_FLOAT64)[:, None]
     counts = torch.bincount(codes, minlength=n_classes).to(_FLOAT64)
     return ClassStatistics(counts, sums, grams)
+
+
+def _class_rows(codes, n_classes, rows=None):
+    """Indices (into ``X``) of the rows ``rows`` (default all) of every class, ascending."""
+    if rows is None:
+        rows = torch.arange(codes.shape[0], device=codes.device)
+    own = codes[rows]
+    return [rows[own == k] for k in range(n_classes)]
 
 
 def _overall(stats, dtype):
@@ -198,14 +210,14 @@ def _ridge_dual(X, codes, n_classes, weights, mean, scale, *, alpha):
     return coef, bias
 
 
-def _ledoit_wolf_shrinkage(variances, frobenius, squared_norms, counts):
+def _ledoit_wolf_shrinkage(variances, frobenius, fourth, counts):
     """Ledoit-Wolf shrinkage (scikit-learn's) of every class, from statistics of its rows.
 
     Parameters
     ----------
     variances : (B, K, p) diagonal of the empirical covariance of the standardised rows
     frobenius : (B, K) squared Frobenius norm of their scatter matrix
-    squared_norms : (B, K, n_k) or list of (B, n_k): squared norm of every standardised row
+    fourth : (B, K) sum over the rows of the fourth power of their norm
     counts : (K,) rows per class
 
     Returns
@@ -215,8 +227,7 @@ def _ledoit_wolf_shrinkage(variances, frobenius, squared_norms, counts):
     p = variances.shape[-1]
     mu = variances.sum(-1) / p
     delta_sum = frobenius / counts**2
-    beta_sum = torch.stack([norms.square().sum(-1) for norms in squared_norms], 1)
-    beta = (beta_sum / counts - delta_sum) / (p * counts)
+    beta = (fourth / counts - delta_sum) / (p * counts)
     delta = (delta_sum - 2.0 * mu * variances.sum(-1) + p * mu.square()) / p
     beta = torch.minimum(beta, delta)
     return torch.where(beta == 0, torch.zeros_like(beta), beta / delta), mu
@@ -236,7 +247,75 @@ def _oas_shrinkage(variances, frobenius, counts):
     return shrinkage, mu
 
 
-def _lda(stats, class_weighted, *, shrinkage, standardize, row_norms, dtype):
+def _weighted_frobenius(scatter, weights):
+    """``sum_ij S_ij^2 w_i w_j`` (float64, (B,)) of scatters (B, p, p) and weights (B, p)."""
+    root = weights.sqrt().to(scatter.dtype)
+    scaled = scatter * (root[:, :, None] * root[:, None, :])
+    return torch.linalg.vector_norm(scaled, dim=(-2, -1)).to(_FLOAT64).square()
+
+
+@dataclasses.dataclass(frozen=True)
+class _ClassScatters:
+    """Scatter matrices of the training rows of every class (see :func:`_class_scatters`).
+
+    Attributes
+    ----------
+    counts : Tensor of float64 of shape (K,)
+    means : Tensor of float64 of shape (B, K, p)
+    diagonals : Tensor of float64 of shape (B, K, p)
+        Diagonals of the scatters.
+    scatters : list of K Tensors of shape (B, p, p), in the dtype of the data
+    frobenius, fourth : Tensor of float64 of shape (B, K) or None
+        Ledoit-Wolf statistics of the rows standardised by their class scale: squared
+        Frobenius norm of their scatter, and sum of the fourth powers of their norms.
+    """
+
+    counts: torch.Tensor
+    means: torch.Tensor
+    diagonals: torch.Tensor
+    scatters: list
+    frobenius: torch.Tensor | None
+    fourth: torch.Tensor | None
+
+
+def _class_scatters(X, codes, rows, n_classes, *, ledoit_wolf):
+    """:class:`_ClassScatters` of the rows ``rows`` of ``X`` (B, n, p), one class at a time.
+
+    Each class is gathered once and centred by its own mean, so float32 products lose
+    nothing to cancellation and nothing is read twice; the Ledoit-Wolf statistics are
+    taken while the class rows are at hand.
+    """
+    counts, means, diagonals, scatters, frobenius, fourth = [], [], [], [], [], []
+    for class_rows in _class_rows(codes, n_classes, rows):
+        centred = X.index_select(1, class_rows)
+        ones = torch.ones(X.shape[0], 1, len(class_rows), dtype=X.dtype, device=X.device)
+        mean = (ones @ centred).to(_FLOAT64) / len(class_rows)
+        scatter = centred.sub_(mean.to(X.dtype)).transpose(1, 2) @ centred
+        diagonal = scatter.diagonal(dim1=-2, dim2=-1).to(_FLOAT64)
+        counts.append(len(class_rows))
+        means.append(mean)
+        diagonals.append(diagonal)
+        scatters.append(scatter)
+        if ledoit_wolf:
+            # Class-standardised rows; a constant feature is 0 in every centred row.
+            inverse = torch.where(
+                diagonal > 0, len(class_rows) / diagonal, torch.zeros_like(diagonal)
+            )
+            frobenius.append(_weighted_frobenius(scatter, inverse))
+            # Squared norms as a row vector: (B, 1, p) @ (B, p, n) beats (B, n, p) @ (B, p, 1).
+            norms = inverse.to(X.dtype)[:, None, :] @ centred.square_().transpose(1, 2)
+            fourth.append(norms.to(_FLOAT64).square().sum((1, 2)))
+    return _ClassScatters(
+        counts=torch.tensor(counts, dtype=_FLOAT64, device=X.device),
+        means=torch.cat(means, 1),
+        diagonals=torch.stack(diagonals, 1),
+        scatters=scatters,
+        frobenius=torch.stack(frobenius, 1) if ledoit_wolf else None,
+        fourth=torch.stack(fourth, 1) if ledoit_wolf else None,
+    )
+
+
+def _lda(X, codes, rows, n_classes, class_weighted, *, shrinkage, standardize):
     """``LinearDiscriminantAnalysis(solver="lsqr")`` after a ``StandardScaler``.
 
     Every class covariance is ``(1 - s_k) S_k / n_k + s_k mu_k diag(u_k^2)`` for the
@@ -245,49 +324,47 @@ def _lda(stats, class_weighted, *, shrinkage, standardize, row_norms, dtype):
     covariance is one weighted sum of the raw class scatters, moved to the
     standardised space by the overall training scale, plus a diagonal; the
     shrinkages need only the diagonals and (weighted) Frobenius norms of the
-    scatters. The standardised data are never formed. ``row_norms(inverse_variances,
-    means)`` returns, for every training row of every class,
-    ``sum((x - mean_k)^2 * inverse_variances_k)`` (Ledoit-Wolf only). Returns weights
-    for raw features.
+    scatters, and for Ledoit-Wolf the norms of the class-standardised rows. The
+    standardised data are never formed. Only the pooled (B, p, p) covariance and the
+    solve run in float64. Returns weights for raw features.
     """
+    stats = _class_scatters(X, codes, rows, n_classes, ledoit_wolf=shrinkage == "ledoit_wolf")
     counts = stats.counts
-    n_batch, n_classes, p = stats.sums.shape
+    p = stats.means.shape[-1]
     n = counts.sum()
     priors = counts / n if not class_weighted else torch.full_like(counts, 1.0 / n_classes)
-    class_means = stats.sums / counts[None, :, None]
-    overall, scale = _overall(stats, dtype)
+    overall = (counts[None, :, None] * stats.means).sum(1, keepdim=True) / n
+    between = counts[None, :, None] * (stats.means - overall).square()
+    variance = (stats.diagonals + between).sum(1, keepdim=True) / n
+    scale = feature_scale(variance, overall, X.dtype)
     if not standardize:
         overall, scale = torch.zeros_like(overall), torch.ones_like(scale)
-    # Raw scatter of every class, grams - n_k m_k m_kᵀ, as one batched rank-one update.
-    rooted = (class_means * counts.sqrt()[None, :, None]).reshape(-1, p, 1)
-    scatters = torch.baddbmm(stats.grams.reshape(-1, p, p), rooted, rooted.mT, alpha=-1.0).view(
-        n_batch, n_classes, p, p
-    )
     inverse_square = 1.0 / scale.square()  # (B, 1, p)
-    diagonals = scatters.diagonal(dim1=-2, dim2=-1) * inverse_square
+    diagonals = stats.diagonals * inverse_square
     unit_square = torch.ones_like(diagonals)
     if shrinkage == "ledoit_wolf":
         class_scale = (diagonals / counts[None, :, None]).sqrt()
-        class_scale = torch.where(class_scale > 0, class_scale, torch.ones_like(class_scale))
-        unit_square = class_scale.square()
-        norms = row_norms(inverse_square / unit_square, class_means)
-    # Frobenius norms of the standardised scatters: sum_ij S_ij^2 w_i w_j.
-    weights = inverse_square / unit_square
-    frobenius = ((scatters.square() @ weights[..., None])[..., 0] * weights).sum(-1)
+        unit_square = torch.where(class_scale > 0, class_scale, torch.ones_like(class_scale))
+        unit_square = unit_square.square()
     variances = diagonals / unit_square / counts[None, :, None]
     if shrinkage == "ledoit_wolf":
-        intensity, mu = _ledoit_wolf_shrinkage(variances, frobenius, norms, counts)
+        intensity, mu = _ledoit_wolf_shrinkage(variances, stats.frobenius, stats.fourth, counts)
     elif shrinkage == "oas":
+        frobenius = torch.stack(
+            [_weighted_frobenius(scatter, inverse_square[:, 0]) for scatter in stats.scatters], 1
+        )
         intensity, mu = _oas_shrinkage(variances, frobenius, counts)
     else:
         mu = variances.sum(-1) / p
         intensity = torch.full_like(mu, float(shrinkage))
-    mixing = priors * (1.0 - intensity) / counts  # (B, K)
-    pooled = torch.einsum("bkij,bk->bij", scatters, mixing)
-    covariance = pooled * (inverse_square.mT.sqrt() * inverse_square.sqrt())
+    mixing = (priors * (1.0 - intensity) / counts).to(X.dtype)  # (B, K)
+    pooled = torch.zeros_like(stats.scatters[0])
+    for k, scatter in enumerate(stats.scatters):
+        pooled.addcmul_(scatter, mixing[:, k, None, None])
+    covariance = pooled.to(_FLOAT64) * (inverse_square.mT.sqrt() * inverse_square.sqrt())
     diagonal = ((priors * intensity * mu)[..., None] * unit_square).sum(1)
     covariance.diagonal(dim1=1, dim2=2).add_(diagonal)
-    standard_means = ((class_means - overall) / scale).transpose(1, 2)
+    standard_means = ((stats.means - overall) / scale).transpose(1, 2)
     coef = torch.linalg.solve(covariance, standard_means)
     bias = -0.5 * (standard_means * coef).sum(1) + priors.log()
     if n_classes == 2:
@@ -324,21 +401,6 @@ def _logistic(block, codes, n_classes, weights, **options):
     return LinearDecision(weights=coef, bias=bias - (mean @ coef)[:, 0], n_iter=n_iter)
 
 
-def _row_norms(X, codes, rows):
-    """``row_norms`` callback of :func:`_lda` over the rows ``rows`` of ``X``."""
-    squares = X.square()
-
-    def norms(inverse_variances, means):
-        inverse = inverse_variances.to(X.dtype).transpose(1, 2)
-        quadratic = (squares @ inverse).to(_FLOAT64)
-        linear = (X @ (means * inverse_variances).to(X.dtype).transpose(1, 2)).to(_FLOAT64)
-        constant = (means.square() * inverse_variances).sum(-1)
-        values = quadratic - 2.0 * linear + constant[:, None, :]
-        return [values[:, rows[codes[rows] == k], k] for k in range(means.shape[1])]
-
-    return norms
-
-
 def fit_linear(
     X,
     codes,
@@ -369,9 +431,10 @@ def fit_linear(
     train : Tensor of int64 of shape (n_train,), optional
         Rows to fit on (default all); every class must be present.
     statistics : ClassStatistics, optional
-        :func:`class_statistics` of all rows of ``X``; ridge and LDA then take the
-        training statistics as these minus the statistics of the other rows. LDA and
-        weighted ridge need them ``per_class``.
+        :func:`class_statistics` of all rows of ``X``; ridge then takes the training
+        statistics as these minus the statistics of the other rows (weighted ridge
+        needs them ``per_class``). LDA does not use them: it centres the training rows
+        of every class by their own mean.
     classifier : {"ridge", "lda", "logistic"}, default="ridge"
     alpha : float, default=1.0
         Ridge penalty.
@@ -427,12 +490,22 @@ def fit_linear(
             scale = torch.ones_like(scale)
         coef, bias = _ridge_dual(block, train_codes, n_classes, weights, mean, scale, alpha=alpha)
         return LinearDecision(weights=coef, bias=bias)
+    if classifier == "lda":
+        coef, bias = _lda(
+            X,
+            codes,
+            rows,
+            n_classes,
+            weights is not None,
+            shrinkage=shrinkage,
+            standardize=standardize,
+        )
+        return LinearDecision(weights=coef, bias=bias)
     offset = None
     if statistics is None:
         offset = X[:, rows].mean(1, keepdim=True)
         X = X - offset
-        separate = classifier == "lda" or weights is not None
-        stats = class_statistics(X[:, rows], train_codes, n_classes, per_class=separate)
+        stats = class_statistics(X[:, rows], train_codes, n_classes, per_class=weights is not None)
     elif len(rows) == n_samples:
         stats = statistics
     else:
@@ -444,20 +517,10 @@ def fit_linear(
         )
     if per_class is None:
         per_class = torch.ones(n_classes, dtype=_FLOAT64, device=X.device)
-    if classifier == "ridge":
-        _, scale = _overall(stats, X.dtype)
-        if not standardize:
-            scale = torch.ones_like(scale)
-        coef, bias = _ridge(stats, per_class, scale, alpha=alpha)
-    else:
-        coef, bias = _lda(
-            stats,
-            weights is not None,
-            shrinkage=shrinkage,
-            standardize=standardize,
-            row_norms=_row_norms(X, codes, rows),
-            dtype=X.dtype,
-        )
+    _, scale = _overall(stats, X.dtype)
+    if not standardize:
+        scale = torch.ones_like(scale)
+    coef, bias = _ridge(stats, per_class, scale, alpha=alpha)
     if offset is not None:
         bias = bias - (offset.to(_FLOAT64) @ coef)[:, 0]
     return LinearDecision(weights=coef, bias=bias)
