@@ -5,7 +5,10 @@ time point, or per train time of a generalisation matrix): ``X`` has shape
 ``(n_batch, n_samples, n_features)`` and the result is a :class:`LinearDecision`
 with weights ``(n_batch, n_features, n_outputs)``. Binary problems have one output
 (the score of the second class); ``n_classes > 2`` problems one output per class.
-Statistics, covariances and solves run in float64.
+Ridge statistics, covariances and solves run in float64. LDA forms the scatter of
+every class in the dtype of the data, from rows centred by their class mean (so
+float32 loses nothing to cancellation); its pooled covariance and solve run in
+float64.
 
 Each solver matches a scikit-learn estimator fitted on the same (standardised) data:
 ``RidgeClassifier(alpha)``, ``LinearDiscriminantAnalysis(solver="lsqr",
@@ -423,8 +426,9 @@ def fit_linear(
     Parameters
     ----------
     X : Tensor of shape (n_batch, n_samples, n_features)
-        Float data; matrix products run in its dtype (centre float32 data first),
-        statistics, covariances and solves in float64.
+        Float data; matrix products run in its dtype (centre float32 data first for
+        ridge and logistic regression; LDA centres every class), covariances and
+        solves in float64.
     codes : Tensor of int64 of shape (n_samples,)
         Class index of every sample, ``0 .. n_classes - 1``.
     n_classes : int
