@@ -128,7 +128,7 @@ def class_statistics(X, codes, n_classes, *, per_class=True):
     all an unweighted ridge classifier needs.
     """
     one_hot = _one_hot(codes, n_classes, X.dtype)
-    sums = (X.transpose(1, 2) @ one_hot).transpose(1, 2).to(_FLOAT64)
+    sums = (one_hot.T @ X).to(_FLOAT64)
     if per_class:
         n_batch, _, n_features = X.shape
         grams = torch.empty(
@@ -289,8 +289,15 @@ def _class_scatters(X, codes, rows, n_classes, *, ledoit_wolf):
     taken while the class rows are at hand.
     """
     counts, means, diagonals, scatters, frobenius, fourth = [], [], [], [], [], []
-    for class_rows in _class_rows(codes, n_classes, rows):
-        centred = X.index_select(1, class_rows)
+    every_class = _class_rows(codes, n_classes, rows)
+    # One buffer holds the rows of each class in turn (fresh large tensors cost page faults).
+    n_batch, _, n_features = X.shape
+    largest = max(len(class_rows) for class_rows in every_class)
+    buffer = torch.empty(n_batch * largest * n_features, dtype=X.dtype, device=X.device)
+    for class_rows in every_class:
+        size = n_batch * len(class_rows) * n_features
+        centred = buffer[:size].view(n_batch, len(class_rows), n_features)
+        torch.index_select(X, 1, class_rows, out=centred)
         ones = torch.ones(X.shape[0], 1, len(class_rows), dtype=X.dtype, device=X.device)
         mean = (ones @ centred).to(_FLOAT64) / len(class_rows)
         scatter = centred.sub_(mean.to(X.dtype)).transpose(1, 2) @ centred
