@@ -319,9 +319,9 @@ def decode_over_time(
     labels = torch.as_tensor(codes, device=device)
     n_classes = len(classes)
     statistics = None
-    if name != "logistic":
-        separate = name == "lda" or class_weight is not None
-        statistics = class_statistics(data, labels, n_classes, per_class=separate)
+    if name == "ridge":
+        # Ridge takes each fold's statistics as those of all rows minus the held-out ones.
+        statistics = class_statistics(data, labels, n_classes, per_class=class_weight is not None)
     # Logistic regression fits every fold at once (see fit_logistic_folds).
     batched = name == "logistic"
     if batched:
