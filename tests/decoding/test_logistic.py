@@ -141,3 +141,32 @@ def test_multinomial_not_converged_warns(rng):
     X[:, 0] += y
     with pytest.warns(NeuroalignWarning, match="max_iter=2"):
         LogisticDecoder(max_iter=2, device="cpu", dtype="float64").fit(X, y)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_batch_bookkeeping_matches_time_points_fitted_alone(rng, monkeypatch, n_classes):
+    # Pure-noise time points converge in a few iterations and leave the batch while the
+    # separable ones go on; chunks of two time points exercise the chunking too.
+    from neuroalign.decoding import _logistic
+
+    n, n_times = 90, 6
+    y = np.arange(n) % n_classes
+    X = rng.standard_normal((n_times, n, 4))
+    X[3:, :, 0] += 2.5 * y
+    X = torch.as_tensor(X - X.mean(1, keepdims=True))
+    folds = list(StratifiedKFold(3).split(np.zeros(n), y))
+    weights = torch.zeros(n, len(folds), dtype=torch.float64)
+    for index, (train, _) in enumerate(folds):
+        weights[train, index] = 1.0
+    options = {"C": 1.0, "max_iter": 200, "tol": 1e-10}
+    codes = torch.as_tensor(y)
+    n_outputs = 1 if n_classes == 2 else n_classes
+    monkeypatch.setattr(_logistic, "_CHUNK_ELEMENTS", 2 * len(folds) * n_outputs * n)
+    coef, bias, _ = _logistic.fit_logistic_folds(X, codes, n_classes, weights, **options)
+    for t in range(n_times):
+        alone, alone_bias, _ = _logistic.fit_logistic_folds(
+            X[t : t + 1], codes, n_classes, weights, **options
+        )
+        # Both stop at a gradient below tol=1e-10 of a strongly convex objective.
+        np.testing.assert_allclose(coef[t].numpy(), alone[0].numpy(), rtol=0, atol=1e-8)
+        np.testing.assert_allclose(bias[t].numpy(), alone_bias[0].numpy(), rtol=0, atol=1e-8)
