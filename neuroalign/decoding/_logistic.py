@@ -86,44 +86,31 @@ def transposed_with_ones(X):
 
 
 def bound_factors(XaT, weights, penalty, curvature, C):
-    """Cholesky factor of ``curvature * C * Xaᵀ W_f Xa + diag(penalty_f)``, every batch and fold.
+    """Cholesky factor of ``curvature * C * Xaᵀ diag(weights) Xa + diag(penalty)`` per batch.
 
-    ``XaT`` (n_batch, q, n_samples) is the transposed data with ones
-    (:func:`transposed_with_ones`), ``weights`` (n_samples, n_folds) and ``penalty``
-    (n_batch, n_folds, q). Products and the factorisation run in the dtype of the
-    data (the inverse only
-    preconditions; the gradient decides convergence). When every
-    fold weighs its rows alike (the same weight per row, or zero) the fold matrix
-    is that of all rows minus that of the rows the fold leaves out.
+    Products and the factorisation run in the dtype of the data: the inverse only
+    preconditions, the gradient decides convergence.
+
+    Parameters
+    ----------
+    XaT : Tensor of shape (n_batch, q, n_samples)
+        The transposed data with ones (:func:`transposed_with_ones`).
+    weights : Tensor of shape (n_samples,)
+    penalty : Tensor of shape (n_batch, q)
+    curvature : float
+    C : float
 
     Returns
     -------
-    factors : Tensor of shape (n_batch, n_folds, q, q)
+    factors : Tensor of shape (n_batch, q, q)
         Lower triangular.
     """
-    n_folds = weights.shape[1]
-    row_weights = weights.amax(1)
-    inside = weights > 0
-    common = bool(torch.equal(weights, inside * row_weights[:, None]))
-    grams = []
-    if common:
-        total = (XaT * row_weights.to(XaT.dtype)) @ XaT.mT
-    for fold in range(n_folds):
-        if common:
-            out = (~inside[:, fold]).nonzero()[:, 0]
-            block = XaT[:, :, out]
-            grams.append(total - (block * row_weights[out].to(XaT.dtype)) @ block.mT)
-        else:
-            rows = inside[:, fold].nonzero()[:, 0]
-            block = XaT[:, :, rows]
-            grams.append((block * weights[rows, fold].to(XaT.dtype)) @ block.mT)
-    bound = (curvature * C) * torch.stack(grams, 1)
+    bound = (curvature * C) * ((XaT * weights.to(XaT.dtype)) @ XaT.mT)
     bound.diagonal(dim1=-2, dim2=-1).add_(penalty.to(bound.dtype))
     factor, info = torch.linalg.cholesky_ex(bound)
     if bool((info > 0).any()):
         # Rounding of a nearly singular bound: any larger matrix is a bound too.
-        jitter = (1e-6 * C * weights.sum(0)[:, None]).to(bound.dtype)
-        bound.diagonal(dim1=-2, dim2=-1).add_(jitter)
+        bound.diagonal(dim1=-2, dim2=-1).add_(float(1e-6 * C * weights.sum()))
         factor = torch.linalg.cholesky(bound)
     return factor
 
@@ -211,7 +198,7 @@ class _Batch:
         for name, value in list(self.__dict__.items()):
             if name == "history":
                 self.history = [tuple(part[rows] for part in pair) for pair in value]
-            elif value is not None:
+            else:
                 setattr(self, name, value[rows])
 
 
@@ -275,7 +262,7 @@ def _dot(a, b):
 
 
 def _two_loop(state, gradient, tiny):
-    """L-BFGS direction: the two-loop recursion on the history, from the bound."""
+    """L-BFGS direction: the two-loop recursion on the history, from ``state.inverses``."""
     work = gradient.clone()
     alphas = []
     for step, change, rho in reversed(state.history):
@@ -297,11 +284,12 @@ def _lbfgs(XaT, problem, beta, inverses, tol, max_iter, *, single):
     """Limited-memory BFGS with the bound as initial inverse Hessian, batched over problems.
 
     One output is binary logistic regression (the score of the second class), more
-    are multinomial. Every step starts from the length that minimises the objective
-    along its direction (a few one-dimensional Newton steps, elementwise on the
-    logits): far from the optimum, where the bound is loose, that is often several
-    times the quasi-Newton step. Armijo backtracking then guards the decrease.
-    Time points whose folds have all converged leave the batch.
+    are multinomial. The first step, from zero weights, takes the length that
+    minimises the objective along it (two one-dimensional Newton steps, elementwise
+    on the logits), often several times the quasi-Newton length; later steps start
+    from length 1, and Armijo backtracking guards every decrease. At iteration
+    ``_REFRESH`` the bound gives way to :func:`_refreshed_inverses`. Time points
+    whose folds have all converged leave the batch.
 
     Parameters
     ----------
@@ -446,9 +434,10 @@ def _solve(XaT, problem, tol, max_iter):
     n_folds, n_outputs = problem["weights"].shape[1], problem["targets"].shape[1]
     curvature = 0.25 if n_outputs == 1 else 0.5
     # One bound for all folds: that of their mean weights and penalty.
-    weights = problem["weights"].mean(1, keepdim=True)
-    penalty = problem["penalty"][:, :, 0].mean(1, keepdim=True)
-    inverses = torch.cholesky_inverse(bound_factors(XaT, weights, penalty, curvature, problem["C"]))
+    weights = problem["weights"].mean(1)
+    penalty = problem["penalty"][:, :, 0].mean(1)
+    factors = bound_factors(XaT, weights, penalty, curvature, problem["C"])
+    inverses = torch.cholesky_inverse(factors)[:, None]
     beta = torch.zeros(n_batch, n_folds, n_outputs, q, dtype=_FLOAT64, device=XaT.device)
     used = 0
     if XaT.dtype != _FLOAT64:

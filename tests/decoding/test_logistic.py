@@ -36,11 +36,9 @@ def test_bound_majorises_the_hessian(rng, n_classes):
     penalty = np.array([1.0, 4.0, 0.25, 0.0])
     C = 0.7
     XaT = transposed_with_ones(torch.as_tensor(X)[None])
-    factors = bound_factors(
-        XaT, torch.as_tensor(weights)[:, None], torch.as_tensor(penalty)[None, None], 0.5, C
-    )
+    factors = bound_factors(XaT, torch.as_tensor(weights), torch.as_tensor(penalty)[None], 0.5, C)
     # The factored matrix is the bound on weights summing to zero over classes.
-    factor = factors[0, 0].numpy()
+    factor = factors[0].numpy()
     bound_block = factor @ factor.T
     K = n_classes
     centring = np.eye(K) - np.ones((K, K)) / K
