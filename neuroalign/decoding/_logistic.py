@@ -441,7 +441,7 @@ def _solve(XaT, problem, tol, max_iter):
     beta = torch.zeros(n_batch, n_folds, n_outputs, q, dtype=_FLOAT64, device=XaT.device)
     used = 0
     if XaT.dtype != _FLOAT64:
-        beta, used, _ = _lbfgs(XaT, problem, beta, inverses, tol / 4, max_iter, single=True)
+        beta, used, _ = _lbfgs(XaT, problem, beta, inverses, tol / 2, max_iter, single=True)
         XaT, inverses = XaT.to(_FLOAT64), inverses.to(_FLOAT64)
     beta, more, converged = _lbfgs(
         XaT, problem, beta.to(_FLOAT64), inverses, tol, max_iter, single=False
@@ -468,7 +468,7 @@ def fit_logistic_folds(
     ones, so the iterations run on the raw data with a per-feature penalty; the
     unpenalised intercept absorbs the fold centring. Two classes take one output,
     more are multinomial; both run L-BFGS from the curvature bound. Float32 data run in
-    float32 until the gradient is below a quarter of the tolerance or stops
+    float32 until the gradient is below half the tolerance or stops
     shrinking, and finish in float64, where every problem meets the stopping rule:
     every gradient entry (for the fold-centred data) below
     ``tol * C * sum(fold weights)``.
