@@ -15,6 +15,7 @@ their folds have converged, so the iterations that only the hardest time points
 need pass over their data alone.
 """
 
+import math
 import warnings
 
 import torch
@@ -105,7 +106,11 @@ def bound_factors(XaT, weights, penalty, curvature, C):
     factors : Tensor of shape (n_batch, q, q)
         Lower triangular.
     """
-    bound = (curvature * C) * ((XaT * weights.to(XaT.dtype)) @ XaT.mT)
+    weights = weights.to(XaT.dtype)
+    if bool((weights == weights[0]).all()):  # one weight for all rows: no weighted copy
+        bound = (curvature * C * weights[0]) * (XaT @ XaT.mT)
+    else:
+        bound = (curvature * C) * ((XaT * weights) @ XaT.mT)
     bound.diagonal(dim1=-2, dim2=-1).add_(penalty.to(bound.dtype))
     factor, info = torch.linalg.cholesky_ex(bound)
     if bool((info > 0).any()):
@@ -115,44 +120,86 @@ def bound_factors(XaT, weights, penalty, curvature, C):
     return factor
 
 
-def _losses(logits, labels):
-    """Log-loss and probabilities at ``logits`` (B, F, K, n): (B, F, 1, n) and (B, F, K, n).
+class _Workspace:
+    """Buffers for the (B, F, K, n) logits of one batch, reused by every iteration.
 
-    One output is the logit of the second class (sigmoid) and ``labels`` (1, 1, 1, n)
-    are 0 or 1; more outputs are multinomial (softmax) and ``labels`` are the class
-    indices.
+    Elementwise passes that write into memory already in the caches run several
+    times faster than ones that allocate their result afresh (the allocator
+    returns large blocks to the system, and every new one is faulted in again).
+
+    Attributes
+    ----------
+    current, trial, change : Tensor of shape (B, F, K, n)
+        Logits at the iterate, at a trial point and of the search direction.
+    values : Tensor of shape (B, F, K, n)
+        Probabilities at the last evaluated point, then their residuals.
+    top, total : Tensor of shape (B, F, 1, n)
+        Largest logit and normaliser of every sample (multinomial problems).
+    """
+
+    def __init__(self, shape, dtype, device):
+        def empty(*dims):
+            return torch.empty(dims, dtype=dtype, device=device)
+
+        self.current, self.trial, self.change, self.values = (empty(*shape) for _ in range(4))
+        self.top, self.total = empty(*shape[:2], 1, shape[3]), empty(*shape[:2], 1, shape[3])
+
+    def swap(self):
+        """The trial point becomes the iterate."""
+        self.current, self.trial = self.trial, self.current
+
+    def keep(self, rows):
+        """A workspace for the batch rows ``rows``, with their current logits."""
+        current = self.current[rows]
+        kept = _Workspace(current.shape, current.dtype, current.device)
+        kept.current = current
+        return kept
+
+
+def _probabilities_into(logits, out, workspace, *, bounded=False):
+    """Probabilities of the outputs of ``logits`` (B, F, K, n), written to ``out``.
+
+    One output is the logit of the second class (sigmoid); more are multinomial
+    (softmax over axis 2), whose normaliser is left in ``workspace.total`` (of the
+    logits less ``workspace.top``). ``bounded`` logits (all far from overflow) are
+    exponentiated without subtracting their largest value, and ``top`` is 0.
     """
     if logits.shape[2] == 1:
-        return torch.nn.functional.softplus(logits) - labels * logits, torch.sigmoid(logits)
-    total = torch.logsumexp(logits, 2, keepdim=True)
-    true = logits.gather(2, labels.expand(*logits.shape[:2], 1, -1))
-    return total - true, (logits - total).exp_()
+        return torch.sigmoid(logits, out=out)
+    if bounded:
+        workspace.top.zero_()
+        torch.exp(logits, out=out)
+    else:
+        torch.amax(logits, 2, keepdim=True, out=workspace.top)
+        torch.sub(logits, workspace.top, out=out).exp_()
+    torch.sum(out, 2, keepdim=True, out=workspace.total)
+    return out.div_(workspace.total)
 
 
-def _probabilities(logits):
-    """Probabilities of the outputs of ``logits`` (B, F, K, n), as in :func:`_losses`."""
+def _log_partition_into(logits, workspace, *, bounded=False):
+    """Log-partition (B, F, 1, n) of every sample; the probabilities go to ``workspace.values``.
+
+    The log-loss of a sample is its log-partition less its true class's logit:
+    ``log(1 + exp(z))`` for one output (the logit of the second class) and
+    ``log(sum_k exp(z_k))`` for more.
+    """
+    probabilities = _probabilities_into(logits, workspace.values, workspace, bounded=bounded)
     if logits.shape[2] == 1:
-        return torch.sigmoid(logits)
-    return torch.softmax(logits, 2)
+        return torch.nn.functional.softplus(logits), probabilities
+    return workspace.total.log_().add_(workspace.top), probabilities
 
 
-def _residuals_(probabilities, labels):
-    """``probabilities - targets`` (one-hot targets for more than one output), in place."""
-    if probabilities.shape[2] == 1:
-        return probabilities.sub_(labels)
-    index = labels.expand(*probabilities.shape[:2], 1, -1)
-    return probabilities.scatter_(2, index, probabilities.gather(2, index) - 1.0)
+def _line_derivatives(probabilities, change):
+    """Derivatives of every sample's log-partition along logits ``change`` (B, F, K, n).
 
-
-def _line_derivatives(probabilities, labels, change):
-    """First and second derivatives of every sample's log-loss along logits ``change``."""
+    Returns the first and second derivatives, (B, F, 1, n) each; the log-loss adds
+    minus the true class's change to the first.
+    """
     if change.shape[2] == 1:
-        first = (probabilities - labels) * change
-        return first, probabilities * (1 - probabilities) * change.square()
+        return probabilities * change, probabilities * (1 - probabilities) * change.square()
     weighted = probabilities * change
     mean_change = weighted.sum(2, keepdim=True)
-    first = mean_change - change.gather(2, labels.expand(*change.shape[:2], 1, -1))
-    return first, (weighted * change).sum(2, keepdim=True) - mean_change.square()
+    return mean_change, weighted.mul_(change).sum(2, keepdim=True) - mean_change.square()
 
 
 def _precondition(vector, inverses, penalty):
@@ -221,17 +268,19 @@ def _largest_gradient(gradient, means):
     return torch.maximum(centred.abs().amax((2, 3)), gradient[..., -1].abs().amax(2))
 
 
-def _refreshed_inverses(logits, XaT, weights, penalty, C):
-    """Inverse of the Hessian's diagonal blocks at ``logits``, averaged over the folds.
+def _refreshed_inverses(workspace, XaT, weights, penalty, C):
+    """Inverse of the Hessian's diagonal blocks at ``workspace.current``, averaged over the folds.
 
     Block ``k`` is ``C * Xaᵀ diag(c_k) Xa + diag(penalty)`` with ``c_k`` the fold
     mean of ``w p_k (1 - p_k)``: the exact Hessian of a binary problem (one output)
     and the block-diagonal part of a multinomial one, where the curvature bound is
     loose by then (confidently classified samples curve far less than it assumes).
+    Overwrites ``workspace.trial``.
 
     Parameters
     ----------
-    logits : Tensor of shape (B, F, K, n)
+    workspace : _Workspace
+        Logits (B, F, K, n) in ``current``.
     XaT : Tensor of shape (B, q, n)
     weights : Tensor of shape (1, F, 1, n)
     penalty : Tensor of shape (B, F, 1, q)
@@ -241,10 +290,15 @@ def _refreshed_inverses(logits, XaT, weights, penalty, C):
     -------
     inverses : Tensor of shape (B, K, q, q)
     """
-    probabilities = _probabilities(logits)
-    curvature = (weights * probabilities * (1 - probabilities)).mean(1)  # (B, K, n)
-    blocks = torch.stack([(XaT * c[:, None, :]) @ XaT.mT for c in curvature.unbind(1)], 1)
-    blocks = C * blocks
+    probabilities = _probabilities_into(workspace.current, workspace.trial, workspace)
+    curvature = probabilities.addcmul_(probabilities, probabilities, value=-1.0).mul_(weights)
+    curvature = curvature.mean(1)  # (B, K, n)
+    n_batch, q, _ = XaT.shape
+    scaled = torch.empty_like(XaT)
+    blocks = torch.empty(curvature.shape[1], n_batch, q, q, dtype=XaT.dtype, device=XaT.device)
+    for c, block in zip(curvature.unbind(1), blocks, strict=True):
+        torch.bmm(torch.mul(XaT, c[:, None, :], out=scaled), XaT.mT, out=block)
+    blocks = blocks.transpose(0, 1).mul_(C)
     blocks.diagonal(dim1=-2, dim2=-1).add_(penalty.mean(1))
     # The intercept is not penalised; a tiny damping keeps the blocks invertible.
     blocks[..., -1, -1] += 1e-6 * C * weights.sum(-1).mean()
@@ -258,7 +312,8 @@ def _refreshed_inverses(logits, XaT, weights, penalty, C):
 
 
 def _dot(a, b):
-    return (a * b).sum((2, 3))
+    """Inner products over the last two axes of (B, F, K, q) tensors: (B, F)."""
+    return torch.linalg.vecdot(a.flatten(2), b.flatten(2))
 
 
 def _two_loop(state, gradient, tiny):
@@ -269,7 +324,7 @@ def _two_loop(state, gradient, tiny):
         alpha = rho * _dot(step, work)
         work -= alpha[..., None, None] * change
         alphas.append(alpha)
-    gamma = torch.ones_like(state.objective)
+    gamma = gradient.new_ones(gradient.shape[:2])
     if state.history:
         step, change, rho = state.history[-1]
         scaled = _dot(change, _precondition(change, state.inverses, state.penalty))
@@ -290,6 +345,12 @@ def _lbfgs(XaT, problem, beta, inverses, tol, max_iter, *, single):
     from length 1, and Armijo backtracking guards every decrease. At iteration
     ``_REFRESH`` the bound gives way to :func:`_refreshed_inverses`. Time points
     whose folds have all converged leave the batch.
+
+    The true classes enter the log-loss and its gradient linearly, through the
+    weighted class sums of the data ``S`` (B, F, K, q): the objective is
+    ``C * (sum_n w_n A_n - <beta, S>) + penalty`` with ``A_n`` the log-partition of
+    sample ``n``, and the gradient ``C * (P w) Xa - C * S + penalty * beta``, so
+    the passes over the logits need no labels.
 
     Parameters
     ----------
@@ -315,22 +376,30 @@ def _lbfgs(XaT, problem, beta, inverses, tol, max_iter, *, single):
     dtype = XaT.dtype
     n_batch, q, n_samples = XaT.shape
     device = XaT.device
-    n_folds = beta.shape[1]
+    n_folds, n_outputs = beta.shape[1:3]
     C = problem["C"]
     # Logits, probabilities and residuals are laid out (batch, fold, output, sample).
-    if problem["targets"].shape[1] == 1:
-        labels = problem["targets"].to(dtype).T[None, None]
-    else:
-        labels = problem["targets"].argmax(1)[None, None, None]
     weights = problem["weights"].to(dtype).T[None, :, None, :]
+    class_rows = (problem["weights"].T[:, None, :] * problem["targets"].T[None]).to(dtype)
     limits = (tol * problem["limits"]).to(dtype)[None, :]
     resolution = 1e-6 if single else 1e-12
     tiny = torch.finfo(dtype).tiny
+    # Logits below this size cannot overflow exp, nor underflow it to 0 in all classes.
+    safe = 0.5 * torch.log(torch.tensor(torch.finfo(dtype).max / n_outputs)).item()
     result = beta.to(dtype).clone()
     converged_all = torch.zeros(n_batch, n_folds, dtype=torch.bool, device=device)
+    # (batch * q, n) @ (n, folds * outputs) is one matrix product.
+    sums = (XaT @ class_rows.flatten(0, 1).T).mT.reshape(n_batch, n_folds, n_outputs, q)
+    if n_outputs > 1:
+        largest_entry = torch.maximum(XaT.amax((1, 2)), -XaT.amin((1, 2)))
+    else:  # sigmoids and softplus need no bound
+        largest_entry = XaT.new_zeros(n_batch)
     state = _Batch(
         index=torch.arange(n_batch, device=device),
         transposed=XaT,
+        sums=sums,
+        sums64=sums.to(_FLOAT64),
+        largest_entry=largest_entry,
         penalty=problem["penalty"].to(dtype),
         means=problem["means"].to(dtype),
         inverses=inverses,
@@ -340,36 +409,64 @@ def _lbfgs(XaT, problem, beta, inverses, tol, max_iter, *, single):
         since_best=torch.zeros(n_batch, n_folds, dtype=torch.int64, device=device),
     )
 
-    def logits_of(coefficients):
-        values = coefficients.flatten(1, 2) @ state.transposed
-        return values.view(*coefficients.shape[:3], n_samples)
+    def logits_into(coefficients, out):
+        torch.bmm(coefficients.flatten(1, 2), state.transposed, out=out.flatten(1, 2))
+        return out
+
+    def bounded(coefficients):
+        """Whether every logit of ``coefficients`` is safely exponentiated as it is."""
+        if n_outputs == 1:
+            return False
+        reach = coefficients.abs().sum(-1).amax((1, 2)) * state.largest_entry
+        return bool((reach < safe).all())
 
     def evaluate(logits, coefficients):
-        """Objective and class probabilities at ``logits``."""
-        losses, probabilities = _losses(logits, labels)
-        penalty_term = _dot(state.penalty * coefficients, coefficients)
-        return C * (weights * losses).sum((2, 3)) + 0.5 * penalty_term, probabilities
+        """Objective (float64) at ``logits``; the probabilities go to ``workspace.values``.
+
+        Its two large terms nearly cancel: they are summed in float64, so that the
+        objective resolves the small decreases that the line search compares.
+        """
+        partition, probabilities = _log_partition_into(
+            logits, workspace, bounded=bounded(coefficients)
+        )
+        wide = coefficients.to(_FLOAT64)
+        fitted = partition.mul_(weights).sum((2, 3), dtype=_FLOAT64) - _dot(wide, state.sums64)
+        return C * fitted + 0.5 * _dot(state.penalty * wide, wide), probabilities
 
     def gradient_of(probabilities, coefficients):
-        residual = _residuals_(probabilities, labels).mul_(weights).flatten(1, 2)
-        gradient = C * (residual @ state.transposed.mT).view_as(coefficients)
-        return gradient + state.penalty * coefficients
+        weighted = probabilities.mul_(weights).flatten(1, 2)
+        gradient = (weighted @ state.transposed.mT).view_as(coefficients).sub_(state.sums)
+        return gradient.mul_(C).addcmul_(state.penalty, coefficients)
 
     def line_minimum(direction, change_logits):
         quadratic = _dot(state.penalty * direction, direction)
-        linear = _dot(state.penalty * state.beta, direction)
+        linear = _dot(state.penalty * state.beta, direction) - C * _dot(direction, state.sums)
         length = torch.ones_like(quadratic)
         for _ in range(_LINE_NEWTON_STEPS):
-            logits = torch.addcmul(state.logits, length[..., None, None], change_logits)
-            first, second = _line_derivatives(_probabilities(logits), labels, change_logits)
+            logits = torch.addcmul(
+                workspace.current, length[..., None, None], change_logits, out=workspace.trial
+            )
+            probabilities = _probabilities_into(logits, workspace.values, workspace)
+            first, second = _line_derivatives(probabilities, change_logits)
             first = C * (weights * first).sum((2, 3)) + linear + length * quadratic
             second = C * (weights * second).sum((2, 3)) + quadratic
             length = (length - first / second.clamp_min(tiny)).clamp(_SHORTEST, _LONGEST)
         return length
 
-    state.logits = logits_of(state.beta)
-    state.objective, probabilities = evaluate(state.logits, state.beta)
-    state.gradient = gradient_of(probabilities, state.beta)
+    workspace = _Workspace((n_batch, n_folds, n_outputs, n_samples), dtype, device)
+    if bool(state.beta.any()):
+        logits_into(state.beta, workspace.current)
+        state.objective, probabilities = evaluate(workspace.current, state.beta)
+        state.gradient = gradient_of(probabilities, state.beta)
+    else:
+        # At zero every logit is 0 and every class equally likely.
+        workspace.current.zero_()
+        fold_weights = weights[0, :, 0]
+        partition = math.log(max(n_outputs, 2))
+        objective = C * partition * fold_weights.sum(-1, dtype=_FLOAT64)
+        state.objective = objective.expand(n_batch, n_folds).clone()
+        totals = (XaT @ fold_weights.T).mT[:, :, None, :]
+        state.gradient = C * (totals / max(n_outputs, 2) - state.sums)
     iteration = 0
     while True:
         largest = _largest_gradient(state.gradient, state.means)
@@ -388,10 +485,11 @@ def _lbfgs(XaT, problem, beta, inverses, tol, max_iter, *, single):
             if stop:
                 return result, iteration, converged_all
             state.keep(~finished)
+            workspace = workspace.keep(~finished)
         iteration += 1
         if iteration == _REFRESH:
             state.inverses = _refreshed_inverses(
-                state.logits, state.transposed, weights, state.penalty, C
+                workspace, state.transposed, weights, state.penalty, C
             )
         direction = _two_loop(state, state.gradient, tiny)
         direction.masked_fill_(state.done[..., None, None], 0.0)
@@ -402,14 +500,16 @@ def _lbfgs(XaT, problem, beta, inverses, tol, max_iter, *, single):
             direction = torch.where(uphill[..., None, None], fallback, direction)
             direction.masked_fill_(state.done[..., None, None], 0.0)
             slope = _dot(state.gradient, direction)
-        change_logits = logits_of(direction)
+        change_logits = logits_into(direction, workspace.change)
         # The first step, where the bound is loosest, goes to the minimum along it.
         length = torch.ones_like(slope)
         if iteration == 1:
             length = line_minimum(direction, change_logits)
         negligible = -slope <= resolution * state.objective.abs()
         for _ in range(_HALVINGS):
-            candidate_logits = torch.addcmul(state.logits, length[..., None, None], change_logits)
+            candidate_logits = torch.addcmul(
+                workspace.current, length[..., None, None], change_logits, out=workspace.trial
+            )
             candidate = state.beta + length[..., None, None] * direction
             value, probabilities = evaluate(candidate_logits, candidate)
             accepted = negligible | (value <= state.objective + _ARMIJO * length * slope)
@@ -424,7 +524,8 @@ def _lbfgs(XaT, problem, beta, inverses, tol, max_iter, *, single):
         state.history.append((step, change, rho))
         if len(state.history) > _MEMORY:
             state.history.pop(0)
-        state.beta, state.logits = candidate, candidate_logits
+        state.beta = candidate
+        workspace.swap()
         state.objective, state.gradient = value, new_gradient
 
 
