@@ -32,21 +32,52 @@ def predict_codes(decisions):
     return decisions.argmax(-1)
 
 
-def _wins_below(keys, positive_bit):
-    """Per row, the positives' count of negatives sorted before them.
+def _wins_below(ordered, positive_bit, work=None):
+    """Per row of sorted integer keys, the positives' count of negatives before them.
 
-    ``keys`` (rows, n_samples) are integer sort keys whose lowest bit is
-    ``positive_bit`` for positive samples and ``1 - positive_bit`` for negatives, so
-    within equal upper bits negatives come first when ``positive_bit`` is 1 (counted
-    as wins) and last when it is 0 (not counted). Also returns the sorted keys.
+    The lowest bit of a key is ``positive_bit`` for positive samples and
+    ``1 - positive_bit`` for negatives; ``work`` is an optional int32 buffer of the
+    keys' shape.
     """
-    ordered = np.sort(keys, axis=-1)
-    is_positive = (ordered & 1) == positive_bit
+    is_positive = np.bitwise_and(ordered, 1, out=work)
+    if not positive_bit:
+        is_positive ^= 1
     n_pos = int(is_positive[0].sum())
-    # Positions are below 2**24, so float32 sums of them are exact.
-    positions = np.arange(keys.shape[-1], dtype=np.float32)
-    below = is_positive.astype(np.float32) @ positions
-    return below.astype(np.float64) - n_pos * (n_pos - 1) / 2, ordered
+    positions = np.arange(ordered.shape[-1], dtype=is_positive.dtype)
+    return (is_positive @ positions).astype(np.float64) - n_pos * (n_pos - 1) / 2
+
+
+def _auc_float32_cpu(flat, positive):
+    """Mann-Whitney wins of float32 CPU rows through NumPy's vectorised int32 sort.
+
+    The lowest bit of every score's bits is replaced by the label, and the bits
+    become order-preserving int32 keys (the label bit kept), so one in-place sort
+    of 32-bit keys ranks each row. Clearing that bit merges each pair of adjacent
+    float32 values: only a positive and a negative in one such pair can be
+    misordered, and they are then neighbours in the sorted row whose keys differ
+    in the label bit alone. The rows where that happens (ties and 1-ulp neighbours
+    across classes, rare) are ranked exactly again with 64-bit keys, the label in
+    an extra bit, counting ties as 1/2. Two int32 buffers serve every pass.
+    """
+    label = positive.cpu().numpy().astype(np.int32)
+    keys = (flat + 0.0).numpy().view(np.int32)  # a copy, with -0.0 as 0.0
+    keys &= ~1
+    keys |= label
+    # Negative floats order backwards: flip their bits but the sign and the label.
+    work = np.right_shift(keys, 31)
+    work &= 0x7FFFFFFE
+    keys ^= work
+    keys.sort(axis=-1)
+    wins = _wins_below(keys, 1, work)
+    neighbours = np.bitwise_xor(keys[:, 1:], keys[:, :-1], out=work[:, 1:]) == 1
+    mixed = np.unique(np.flatnonzero(neighbours) // neighbours.shape[1])
+    if len(mixed):
+        exact = _order_keys(flat[mixed]).astype(np.int64) << 1
+        exact |= label
+        with_ties = _wins_below(np.sort(exact, axis=-1), 1)
+        without_ties = _wins_below(np.sort(exact ^ 1, axis=-1), 0)
+        wins[mixed] = 0.5 * (with_ties + without_ties)
+    return torch.from_numpy(wins)
 
 
 def _order_keys(flat):
@@ -56,30 +87,6 @@ def _order_keys(flat):
     keys &= 0x7FFFFFFF
     keys ^= bits
     return keys
-
-
-def _auc_float32_cpu(flat, positive):
-    """Mann-Whitney wins of float32 CPU rows through NumPy's vectorised int32 sort.
-
-    Every score becomes an order-preserving int32 whose lowest bit is replaced by
-    the label, so one sort of 32-bit keys ranks each row. Dropping that bit merges
-    each pair of adjacent float32 values: only a positive and a negative in one
-    such pair can be misordered, and the rows where that happens (ties and
-    1-ulp neighbours across classes, rare) are ranked exactly again with 64-bit
-    keys, the label in an extra bit, counting ties as 1/2.
-    """
-    keys = _order_keys(flat)
-    label = positive.cpu().numpy().astype(np.int32)
-    wins, ordered = _wins_below((keys & ~1) | label, 1)
-    # Neighbouring sorted keys that differ only in the label bit share a value pair.
-    mixed = ((ordered[:, :-1] ^ ordered[:, 1:]) == 1).any(-1)
-    if mixed.any():
-        exact = keys[mixed].astype(np.int64) << 1
-        exact |= label
-        with_ties, _ = _wins_below(exact, 1)
-        without_ties, _ = _wins_below(exact ^ 1, 0)
-        wins[mixed] = 0.5 * (with_ties + without_ties)
-    return torch.from_numpy(wins)
 
 
 def _auc_sorted_groups(flat, positive):
