@@ -47,7 +47,7 @@ def _wins_below(ordered, positive_bit, work=None):
     return (is_positive @ positions).astype(np.float64) - n_pos * (n_pos - 1) / 2
 
 
-def _auc_float32_cpu(flat, positive):
+def _auc_float32_cpu(flat, positive, block=4096):
     """Mann-Whitney wins of float32 CPU rows through NumPy's vectorised int32 sort.
 
     The lowest bit of every score's bits is replaced by the label, and the bits
@@ -57,20 +57,30 @@ def _auc_float32_cpu(flat, positive):
     misordered, and they are then neighbours in the sorted row whose keys differ
     in the label bit alone. The rows where that happens (ties and 1-ulp neighbours
     across classes, rare) are ranked exactly again with 64-bit keys, the label in
-    an extra bit, counting ties as 1/2. Two int32 buffers serve every pass.
+    an extra bit, counting ties as 1/2. Rows go in blocks through two int32
+    buffers, which stay in the CPU caches.
     """
+    values = flat.numpy()
     label = positive.cpu().numpy().astype(np.int32)
-    keys = (flat + 0.0).numpy().view(np.int32)  # a copy, with -0.0 as 0.0
-    keys &= ~1
-    keys |= label
-    # Negative floats order backwards: flip their bits but the sign and the label.
-    work = np.right_shift(keys, 31)
-    work &= 0x7FFFFFFE
-    keys ^= work
-    keys.sort(axis=-1)
-    wins = _wins_below(keys, 1, work)
-    neighbours = np.bitwise_xor(keys[:, 1:], keys[:, :-1], out=work[:, 1:]) == 1
-    mixed = np.unique(np.flatnonzero(neighbours) // neighbours.shape[1])
+    wins = np.empty(len(values))
+    keys = np.empty((min(block, len(values)), values.shape[1]), dtype=np.int32)
+    work = np.empty_like(keys)
+    mixed = []
+    for start in range(0, len(values), block):
+        rows = values[start : start + block]
+        part, spare = keys[: len(rows)], work[: len(rows)]
+        np.add(rows, 0.0, out=part.view(np.float32))  # -0.0 as 0.0
+        part &= ~1
+        part |= label
+        # Negative floats order backwards: flip their bits but the sign and the label.
+        np.right_shift(part, 31, out=spare)
+        spare &= 0x7FFFFFFE
+        part ^= spare
+        part.sort(axis=-1)
+        wins[start : start + len(rows)] = _wins_below(part, 1, spare)
+        neighbours = np.bitwise_xor(part[:, 1:], part[:, :-1], out=spare[:, 1:]) == 1
+        mixed.append(start + np.unique(np.flatnonzero(neighbours) // neighbours.shape[1]))
+    mixed = np.concatenate(mixed)
     if len(mixed):
         exact = _order_keys(flat[mixed]).astype(np.int64) << 1
         exact |= label
