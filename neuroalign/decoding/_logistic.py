@@ -322,17 +322,17 @@ def _two_loop(state, gradient, tiny):
     alphas = []
     for step, change, rho in reversed(state.history):
         alpha = rho * _dot(step, work)
-        work -= alpha[..., None, None] * change
+        work.addcmul_(change, alpha[..., None, None], value=-1.0)
         alphas.append(alpha)
     gamma = gradient.new_ones(gradient.shape[:2])
     if state.history:
         step, change, rho = state.history[-1]
         scaled = _dot(change, _precondition(change, state.inverses, state.penalty))
-        gamma = torch.where(rho > 0, _dot(step, change) / scaled.clamp_min(tiny), 1.0)
-    work = gamma[..., None, None] * _precondition(work, state.inverses, state.penalty)
+        gamma = torch.where(rho > 0, 1.0 / (rho * scaled).clamp_min(tiny), 1.0)
+    work = _precondition(work, state.inverses, state.penalty).mul_(gamma[..., None, None])
     for (step, change, rho), alpha in zip(state.history, reversed(alphas), strict=True):
-        work += (alpha - rho * _dot(change, work))[..., None, None] * step
-    return -work
+        work.addcmul_(step, (alpha - rho * _dot(change, work))[..., None, None])
+    return work.neg_()
 
 
 def _lbfgs(XaT, problem, beta, inverses, tol, max_iter, *, single):
