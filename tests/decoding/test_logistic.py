@@ -8,7 +8,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from neuroalign.decoding import LogisticDecoder, decode_over_time
+from neuroalign.decoding import LogisticDecoder, _logistic, decode_over_time
 from neuroalign.decoding._logistic import bound_factors, transposed_with_ones
 from neuroalign.decoding._solvers import fit_linear
 from neuroalign.exceptions import NeuroalignWarning
@@ -51,6 +51,67 @@ def test_bound_majorises_the_hessian(rng, n_classes):
         gap = basis.T @ (bound - hessian) @ basis
         # Böhning: the bound minus the Hessian is positive semi-definite (rounding aside).
         assert np.linalg.eigvalsh(gap).min() >= -1e-10 * np.abs(bound).max()
+
+
+def test_bound_with_equal_weights_is_the_scaled_gram(rng):
+    X = rng.standard_normal((2, 30, 3))
+    penalty = torch.tensor([[1.0, 2.0, 0.5, 0.0], [0.5, 1.0, 1.0, 0.0]], dtype=torch.float64)
+    XaT = transposed_with_ones(torch.as_tensor(X))
+    factors = bound_factors(XaT, torch.full((30,), 0.8, dtype=torch.float64), penalty, 0.25, 2.0)
+    Xa = XaT.mT.numpy()
+    expected = 0.25 * 2.0 * 0.8 * Xa.transpose(0, 2, 1) @ Xa + np.stack(
+        [np.diag(row) for row in penalty.numpy()]
+    )
+    np.testing.assert_allclose((factors @ factors.mT).numpy(), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("scale", [1.0, 30.0])
+def test_softmax_without_shift_equals_the_shifted_one(rng, scale):
+    logits = torch.as_tensor(rng.standard_normal((2, 3, 4, 5)) * scale, dtype=torch.float32)
+    shape = tuple(logits.shape)
+    results = []
+    for bounded in (False, True):
+        workspace = _logistic._Workspace(shape, torch.float32, "cpu")
+        partition, probabilities = _logistic._log_partition_into(logits, workspace, bounded=bounded)
+        results.append((partition.clone(), probabilities.clone()))
+    for partition, probabilities in results:
+        torch.testing.assert_close(partition, torch.logsumexp(logits, 2, keepdim=True))
+        torch.testing.assert_close(probabilities, torch.softmax(logits, 2))
+
+
+def test_softmax_of_huge_logits_stays_finite():
+    logits = torch.tensor([1000.0, -1000.0, 999.0]).view(1, 1, 3, 1)
+    workspace = _logistic._Workspace((1, 1, 3, 1), torch.float32, "cpu")
+    partition, probabilities = _logistic._log_partition_into(logits, workspace)
+    expected = 1000.0 + np.log1p(np.exp(-1.0))
+    np.testing.assert_allclose(partition.item(), expected, rtol=1e-6)
+    np.testing.assert_allclose(probabilities.flatten(), [1 / (1 + np.exp(-1)), 0, 0.2689414], 1e-6)
+
+
+@pytest.mark.parametrize("shift", ["as chosen", "always"])
+def test_large_weights_match_sklearn_with_and_without_the_softmax_shift(rng, monkeypatch, shift):
+    # Nearly separable classes and a weak penalty: logits in the tens.
+    if shift == "always":
+        original = _logistic._probabilities_into
+
+        def shifted(logits, out, workspace, *, bounded=False):
+            return original(logits, out, workspace, bounded=False)
+
+        monkeypatch.setattr(_logistic, "_probabilities_into", shifted)
+    y = np.arange(90) % 3
+    X = rng.standard_normal((90, 4))
+    X[:, 0] += 3.0 * y
+    X[:, 1] -= 3.0 * (y == 2)
+    fitted = fit_linear(
+        torch.as_tensor(X)[None], torch.as_tensor(y), 3, classifier="logistic", C=100.0
+    )
+    model = make_pipeline(
+        StandardScaler(), LogisticRegression(C=100.0, tol=1e-12, max_iter=100_000)
+    ).fit(X, y)
+    ours = X @ fitted.weights[0].numpy() + fitted.bias[0].numpy()
+    expected = model.decision_function(X)
+    assert np.abs(expected).max() > 10
+    np.testing.assert_allclose(ours, expected, atol=1e-5 * np.abs(expected).max())
 
 
 def test_multinomial_balanced_folds_match_mne(rng):

@@ -6,7 +6,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from neuroalign.decoding import decode_over_time
-from neuroalign.decoding._scoring import score_decisions
+from neuroalign.decoding._scoring import _auc_float32_cpu, score_decisions
 from neuroalign.decoding._solvers import fit_linear
 
 
@@ -26,7 +26,8 @@ def test_auc_matches_sklearn_with_ties_and_signed_zeros(rng, dtype, decimals):
     np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-15)
 
 
-def test_float32_auc_exact_for_neighbouring_values_across_classes(rng):
+@pytest.mark.parametrize("block", [None, 7])
+def test_float32_auc_exact_for_neighbouring_values_across_classes(rng, block):
     # Pairs one float32 step apart (either order, both signs) and exact ties, in both classes.
     base = rng.standard_normal((30, 12)).astype(np.float32)
     up = np.nextafter(base, np.float32(np.inf))
@@ -34,8 +35,12 @@ def test_float32_auc_exact_for_neighbouring_values_across_classes(rng):
     scores[::2] = -scores[::2]
     scores[::3, :6] = scores[::3, 12:18]
     codes = np.concatenate([np.tile([0, 1], 6), np.tile([1, 0], 6)])  # neighbours differ
-    decisions = torch.as_tensor(scores)[..., None]
-    ours = score_decisions(decisions, torch.as_tensor(codes), 2, "roc_auc").numpy()
+    if block is None:
+        decisions = torch.as_tensor(scores)[..., None]
+        ours = score_decisions(decisions, torch.as_tensor(codes), 2, "roc_auc").numpy()
+    else:  # rows in blocks of 7, mixed rows in several of them
+        wins = _auc_float32_cpu(torch.as_tensor(scores), torch.as_tensor(codes == 1), block)
+        ours = wins.numpy() / (12 * 12)
     expected = [roc_auc_score(codes, row) for row in scores]
     np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-15)
 
