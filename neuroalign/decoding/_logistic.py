@@ -41,6 +41,7 @@ _LONGEST = 100.0
 _COMPACT = 0.25  # fraction of converged time points that leave the batch
 _REFRESH = 3  # iteration at which the bound gives way to the Hessian's diagonal blocks
 _CHUNK_ELEMENTS = 1_250_000  # logits per chunk of time points (fold x output x sample)
+_CHECK_ELEMENTS = 1_250_000  # data values per block of the float64 check
 
 
 def feature_scale(variance, mean, dtype):
@@ -540,14 +541,29 @@ def _solve(XaT, problem, tol, max_iter):
     factors = bound_factors(XaT, weights, penalty, curvature, problem["C"])
     inverses = torch.cholesky_inverse(factors)[:, None]
     beta = torch.zeros(n_batch, n_folds, n_outputs, q, dtype=_FLOAT64, device=XaT.device)
-    used = 0
-    if XaT.dtype != _FLOAT64:
-        beta, used, _ = _lbfgs(XaT, problem, beta, inverses, tol / 2, max_iter, single=True)
-        XaT, inverses = XaT.to(_FLOAT64), inverses.to(_FLOAT64)
-    beta, more, converged = _lbfgs(
-        XaT, problem, beta.to(_FLOAT64), inverses, tol, max_iter, single=False
-    )
-    return beta, used + more, converged
+    if XaT.dtype == _FLOAT64:
+        return _lbfgs(XaT, problem, beta, inverses, tol, max_iter, single=False)
+    beta, used, _ = _lbfgs(XaT, problem, beta, inverses, tol / 2, max_iter, single=True)
+    # Float64 confirms the stopping rule (iterating where it fails) a block of time
+    # points at a time, so that the float64 copies of the data stay small.
+    step = max(1, _CHECK_ELEMENTS // (q * XaT.shape[2]))
+    fits = []
+    for start in range(0, n_batch, step):
+        rows = slice(start, start + step)
+        part = {**problem, "penalty": problem["penalty"][rows], "means": problem["means"][rows]}
+        fits.append(
+            _lbfgs(
+                XaT[rows].to(_FLOAT64),
+                part,
+                beta[rows].to(_FLOAT64),
+                inverses[rows].to(_FLOAT64),
+                tol,
+                max_iter,
+                single=False,
+            )
+        )
+    beta, more, converged = zip(*fits, strict=True)
+    return torch.cat(beta), used + max(more), torch.cat(converged)
 
 
 def fit_logistic_folds(
