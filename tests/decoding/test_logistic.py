@@ -229,3 +229,25 @@ def test_batch_bookkeeping_matches_time_points_fitted_alone(rng, monkeypatch, n_
         # Both stop at a gradient below tol=1e-10 of a strongly convex objective.
         np.testing.assert_allclose(coef[t].numpy(), alone[0].numpy(), rtol=0, atol=1e-8)
         np.testing.assert_allclose(bias[t].numpy(), alone_bias[0].numpy(), rtol=0, atol=1e-8)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_float64_check_in_blocks_matches_one_block(rng, monkeypatch, n_classes):
+    # Float32 data: the float64 confirmation runs blocks of two time points, with tol
+    # tight enough that some of them need float64 iterations.
+    n, n_times = 90, 5
+    y = np.arange(n) % n_classes
+    X = rng.standard_normal((n_times, n, 4)).astype(np.float32)
+    X[2:, :, 0] += np.float32(2.0) * y
+    X = torch.as_tensor(X - X.mean(1, keepdims=True))
+    weights = torch.zeros(n, 3, dtype=torch.float64)
+    for index, (train, _) in enumerate(StratifiedKFold(3).split(np.zeros(n), y)):
+        weights[train, index] = 1.0
+    options = {"C": 1.0, "max_iter": 300, "tol": 1e-8}
+    codes = torch.as_tensor(y)
+    whole = _logistic.fit_logistic_folds(X, codes, n_classes, weights, **options)
+    monkeypatch.setattr(_logistic, "_CHECK_ELEMENTS", 2 * 5 * n)
+    blocks = _logistic.fit_logistic_folds(X, codes, n_classes, weights, **options)
+    assert blocks[2] == whole[2] > 0
+    for ours, reference in zip(blocks[:2], whole[:2], strict=True):
+        np.testing.assert_allclose(ours.numpy(), reference.numpy(), rtol=0, atol=1e-9)
