@@ -42,6 +42,7 @@ _COMPACT = 0.25  # fraction of converged time points that leave the batch
 _REFRESH = 3  # iteration at which the bound gives way to the Hessian's diagonal blocks
 _CHUNK_ELEMENTS = 1_250_000  # logits per chunk of time points (fold x output x sample)
 _CHECK_ELEMENTS = 1_250_000  # data values per block of the float64 check
+_SCALED_ELEMENTS = 1_048_576  # data values per group of the refreshed blocks' products
 
 
 def feature_scale(variance, mean, dtype):
@@ -294,11 +295,20 @@ def _refreshed_inverses(workspace, XaT, weights, penalty, C):
     probabilities = _probabilities_into(workspace.current, workspace.trial, workspace)
     curvature = probabilities.addcmul_(probabilities, probabilities, value=-1.0).mul_(weights)
     curvature = curvature.mean(1)  # (B, K, n)
-    n_batch, q, _ = XaT.shape
-    scaled = torch.empty_like(XaT)
+    n_batch, q, n_samples = XaT.shape
     blocks = torch.empty(curvature.shape[1], n_batch, q, q, dtype=XaT.dtype, device=XaT.device)
-    for c, block in zip(curvature.unbind(1), blocks, strict=True):
-        torch.bmm(torch.mul(XaT, c[:, None, :], out=scaled), XaT.mT, out=block)
+    # Time points go in groups whose scaled copy of the data stays in the caches.
+    step = max(1, _SCALED_ELEMENTS // (q * n_samples))
+    scaled = XaT.new_empty(min(step, n_batch), q, n_samples)
+    for start in range(0, n_batch, step):
+        data = XaT[start : start + step]
+        buffer = scaled[: len(data)]
+        for c, block in zip(curvature[start : start + step].unbind(1), blocks, strict=True):
+            torch.bmm(
+                torch.mul(data, c[:, None, :], out=buffer),
+                data.mT,
+                out=block[start : start + step],
+            )
     blocks = blocks.transpose(0, 1).mul_(C)
     blocks.diagonal(dim1=-2, dim2=-1).add_(penalty.mean(1))
     # The intercept is not penalised; a tiny damping keeps the blocks invertible.

@@ -206,8 +206,6 @@ def test_multinomial_not_converged_warns(rng):
 def test_batch_bookkeeping_matches_time_points_fitted_alone(rng, monkeypatch, n_classes):
     # Pure-noise time points converge in a few iterations and leave the batch while the
     # separable ones go on; chunks of two time points exercise the chunking too.
-    from neuroalign.decoding import _logistic
-
     n, n_times = 90, 6
     y = np.arange(n) % n_classes
     X = rng.standard_normal((n_times, n, 4))
@@ -221,6 +219,7 @@ def test_batch_bookkeeping_matches_time_points_fitted_alone(rng, monkeypatch, n_
     codes = torch.as_tensor(y)
     n_outputs = 1 if n_classes == 2 else n_classes
     monkeypatch.setattr(_logistic, "_CHUNK_ELEMENTS", 2 * len(folds) * n_outputs * n)
+    monkeypatch.setattr(_logistic, "_SCALED_ELEMENTS", 5 * n)  # refresh one time point at a time
     coef, bias, _ = _logistic.fit_logistic_folds(X, codes, n_classes, weights, **options)
     for t in range(n_times):
         alone, alone_bias, _ = _logistic.fit_logistic_folds(
