@@ -134,7 +134,7 @@ class _Workspace:
     current, trial, change : Tensor of shape (B, F, K, n)
         Logits at the iterate, at a trial point and of the search direction.
     values : Tensor of shape (B, F, K, n)
-        Probabilities at the last evaluated point, then their residuals.
+        Probabilities at the last evaluated point (then weighted, for the gradient).
     top, total : Tensor of shape (B, F, 1, n)
         Largest logit and normaliser of every sample (multinomial problems).
     """

@@ -43,7 +43,10 @@ def _wins_below(ordered, positive_bit, work=None):
     if not positive_bit:
         is_positive ^= 1
     n_pos = int(is_positive[0].sum())
-    positions = np.arange(ordered.shape[-1], dtype=is_positive.dtype)
+    n = ordered.shape[-1]
+    # Integer sums of positions are exact; int32 ones while they cannot overflow.
+    exact = is_positive.dtype if n * (n - 1) // 2 < np.iinfo(np.int32).max else np.int64
+    positions = np.arange(n, dtype=exact)
     return (is_positive @ positions).astype(np.float64) - n_pos * (n_pos - 1) / 2
 
 

@@ -72,3 +72,12 @@ def test_float32_logistic_meets_the_float64_gradient_tolerance(rng, tol, rule):
     gradient = np.concatenate([gradient_weights, residual.sum(1, keepdims=True)], 1)
     # The stopping rule: every entry below tol * C * n (default tol 1e-4 for float32).
     assert np.abs(gradient).max() <= rule * 120
+
+
+def test_float32_auc_of_many_samples_matches_sklearn(rng):
+    # 70,000 samples: sums of rank positions pass int32's range.
+    codes = rng.random(70_000) < 0.5
+    scores = rng.standard_normal((2, 70_000)).astype(np.float32) + np.float32(0.3) * codes
+    ours = score_decisions(torch.as_tensor(scores)[..., None], torch.as_tensor(codes), 2, "roc_auc")
+    expected = [roc_auc_score(codes, row) for row in scores]
+    np.testing.assert_allclose(ours.numpy(), expected, rtol=0, atol=1e-12)
