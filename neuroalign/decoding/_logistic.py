@@ -41,7 +41,7 @@ _LONGEST = 100.0
 _COMPACT = 0.25  # fraction of converged time points that leave the batch
 _REFRESH = 3  # iteration at which the bound gives way to the Hessian's diagonal blocks
 _CHUNK_ELEMENTS = 1_250_000  # logits per chunk of time points (fold x output x sample)
-_CHECK_ELEMENTS = 1_250_000  # data values per block of the float64 check
+_CHECK_ELEMENTS = 2_000_000  # data values per block of the float64 check
 _SCALED_ELEMENTS = 1_048_576  # data values per group of the refreshed blocks' products
 
 
