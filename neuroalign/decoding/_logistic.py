@@ -399,8 +399,13 @@ def _lbfgs(XaT, problem, beta, inverses, tol, max_iter, *, single):
     safe = 0.5 * torch.log(torch.tensor(torch.finfo(dtype).max / n_outputs)).item()
     result = beta.to(dtype).clone()
     converged_all = torch.zeros(n_batch, n_folds, dtype=torch.bool, device=device)
-    # (batch * q, n) @ (n, folds * outputs) is one matrix product.
-    sums = (XaT @ class_rows.flatten(0, 1).T).mT.reshape(n_batch, n_folds, n_outputs, q)
+    at_zero = not bool(beta.any())
+    # Class sums (and, at zero, weight totals) in one (batch * q, n) @ (n, columns) product.
+    columns = class_rows.flatten(0, 1)
+    if at_zero:
+        columns = torch.cat([columns, weights[0, :, 0]])
+    products = (XaT @ columns.T).mT
+    sums = products[:, : n_folds * n_outputs].reshape(n_batch, n_folds, n_outputs, q)
     if n_outputs > 1:
         largest_entry = torch.maximum(XaT.amax((1, 2)), -XaT.amin((1, 2)))
     else:  # sigmoids and softplus need no bound
@@ -465,7 +470,7 @@ def _lbfgs(XaT, problem, beta, inverses, tol, max_iter, *, single):
         return length
 
     workspace = _Workspace((n_batch, n_folds, n_outputs, n_samples), dtype, device)
-    if bool(state.beta.any()):
+    if not at_zero:
         logits_into(state.beta, workspace.current)
         state.objective, probabilities = evaluate(workspace.current, state.beta)
         state.gradient = gradient_of(probabilities, state.beta)
@@ -476,7 +481,7 @@ def _lbfgs(XaT, problem, beta, inverses, tol, max_iter, *, single):
         partition = math.log(max(n_outputs, 2))
         objective = C * partition * fold_weights.sum(-1, dtype=_FLOAT64)
         state.objective = objective.expand(n_batch, n_folds).clone()
-        totals = (XaT @ fold_weights.T).mT[:, :, None, :]
+        totals = products[:, n_folds * n_outputs :, None, :]
         state.gradient = C * (totals / max(n_outputs, 2) - state.sums)
     iteration = 0
     while True:
