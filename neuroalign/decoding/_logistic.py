@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 _FLOAT64 = torch.float64
-_MEMORY = 4  # (step, gradient change) pairs kept by L-BFGS (8 took as many iterations or more)
+_MEMORY = 4  # (step, gradient change) pairs kept by L-BFGS (8 took as many iterations, +-2)
 _HALVINGS = 30
 _ARMIJO = 1e-4
 _LINE_NEWTON_STEPS = 2
