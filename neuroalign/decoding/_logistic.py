@@ -389,7 +389,7 @@ def _lbfgs(XaT, problem, beta, inverses, tol, max_iter, *, single):
     device = XaT.device
     n_folds, n_outputs = beta.shape[1:3]
     C = problem["C"]
-    # Logits, probabilities and residuals are laid out (batch, fold, output, sample).
+    # Logits and probabilities are laid out (batch, fold, output, sample).
     weights = problem["weights"].to(dtype).T[None, :, None, :]
     class_rows = (problem["weights"].T[:, None, :] * problem["targets"].T[None]).to(dtype)
     limits = (tol * problem["limits"]).to(dtype)[None, :]
@@ -470,19 +470,18 @@ def _lbfgs(XaT, problem, beta, inverses, tol, max_iter, *, single):
         return length
 
     workspace = _Workspace((n_batch, n_folds, n_outputs, n_samples), dtype, device)
-    if not at_zero:
+    if at_zero:
+        # Every logit is 0 and every class equally likely.
+        workspace.current.zero_()
+        n_classes = max(n_outputs, 2)
+        objective = C * math.log(n_classes) * weights[0, :, 0].sum(-1, dtype=_FLOAT64)
+        state.objective = objective.expand(n_batch, n_folds).clone()
+        totals = products[:, n_folds * n_outputs :, None, :]
+        state.gradient = C * (totals / n_classes - state.sums)
+    else:
         logits_into(state.beta, workspace.current)
         state.objective, probabilities = evaluate(workspace.current, state.beta)
         state.gradient = gradient_of(probabilities, state.beta)
-    else:
-        # At zero every logit is 0 and every class equally likely.
-        workspace.current.zero_()
-        fold_weights = weights[0, :, 0]
-        partition = math.log(max(n_outputs, 2))
-        objective = C * partition * fold_weights.sum(-1, dtype=_FLOAT64)
-        state.objective = objective.expand(n_batch, n_folds).clone()
-        totals = products[:, n_folds * n_outputs :, None, :]
-        state.gradient = C * (totals / max(n_outputs, 2) - state.sums)
     iteration = 0
     while True:
         largest = _largest_gradient(state.gradient, state.means)

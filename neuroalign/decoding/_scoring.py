@@ -76,9 +76,7 @@ def _auc_float32_cpu(flat, positive, block=4096):
         part &= ~1
         part |= label
         # Negative floats order backwards: flip their bits but the sign and the label.
-        np.right_shift(part, 31, out=spare)
-        spare &= 0x7FFFFFFE
-        part ^= spare
+        _flip_negatives_(part, spare, 0x7FFFFFFE)
         part.sort(axis=-1)
         wins[start : start + len(rows)] = _wins_below(part, 1, spare)
         neighbours = np.bitwise_xor(part[:, 1:], part[:, :-1], out=spare[:, 1:]) == 1
@@ -93,13 +91,21 @@ def _auc_float32_cpu(flat, positive, block=4096):
     return torch.from_numpy(wins)
 
 
+def _flip_negatives_(bits, spare, mask):
+    """Make the int32 bits of floats order-preserving, in place: flip ``mask`` of negatives.
+
+    ``spare`` is an int32 buffer of the same shape.
+    """
+    np.right_shift(bits, 31, out=spare)
+    spare &= mask
+    bits ^= spare
+    return bits
+
+
 def _order_keys(flat):
     """Order-preserving int32 keys of float32 CPU rows (``-0.0`` as ``0.0``)."""
     bits = (flat + 0.0).numpy().view(np.int32)
-    keys = bits >> 31
-    keys &= 0x7FFFFFFF
-    keys ^= bits
-    return keys
+    return _flip_negatives_(bits, np.empty_like(bits), 0x7FFFFFFF)
 
 
 def _auc_sorted_groups(flat, positive):
