@@ -327,23 +327,31 @@ def _dot(a, b):
     return torch.linalg.vecdot(a.flatten(2), b.flatten(2))
 
 
-def _two_loop(state, gradient, tiny):
-    """L-BFGS direction: the two-loop recursion on the history, from ``state.inverses``."""
-    work = gradient.clone()
+def _two_loop(state, tiny):
+    """L-BFGS direction: the two-loop recursion on the history, from ``state.inverses``.
+
+    The initial inverse Hessian ``H0 = gamma * M^-1`` is linear, so it is applied to
+    the first loop's result as ``M^-1 g - sum_i alpha_i M^-1 y_i`` from the
+    preconditioned gradient (``state.preconditioned``) and gradient changes (the
+    fourth member of every history entry), which are kept from iteration to
+    iteration: no block products here.
+    """
+    work = state.gradient.clone()
+    result = state.preconditioned.clone()
     alphas = []
-    for step, change, rho in reversed(state.history):
-        alpha = rho * _dot(step, work)
-        work.addcmul_(change, alpha[..., None, None], value=-1.0)
+    for step, change, rho, preconditioned_change in reversed(state.history):
+        alpha = (rho * _dot(step, work))[..., None, None]
+        work.addcmul_(change, alpha, value=-1.0)
+        result.addcmul_(preconditioned_change, alpha, value=-1.0)
         alphas.append(alpha)
-    gamma = gradient.new_ones(gradient.shape[:2])
     if state.history:
-        step, change, rho = state.history[-1]
-        scaled = _dot(change, _precondition(change, state.inverses, state.penalty))
+        _, change, rho, preconditioned_change = state.history[-1]
+        scaled = _dot(change, preconditioned_change)
         gamma = torch.where(rho > 0, 1.0 / (rho * scaled).clamp_min(tiny), 1.0)
-    work = _precondition(work, state.inverses, state.penalty).mul_(gamma[..., None, None])
-    for (step, change, rho), alpha in zip(state.history, reversed(alphas), strict=True):
-        work.addcmul_(step, (alpha - rho * _dot(change, work))[..., None, None])
-    return work.neg_()
+        result.mul_(gamma[..., None, None])
+    for (step, change, rho, _), alpha in zip(state.history, reversed(alphas), strict=True):
+        result.addcmul_(step, alpha - (rho * _dot(change, result))[..., None, None])
+    return result.neg_()
 
 
 def _lbfgs(XaT, problem, beta, inverses, tol, max_iter, *, single):
@@ -454,6 +462,9 @@ def _lbfgs(XaT, problem, beta, inverses, tol, max_iter, *, single):
         gradient = (weighted @ state.transposed.mT).view_as(coefficients).sub_(state.sums)
         return gradient.mul_(C).addcmul_(state.penalty, coefficients)
 
+    def precondition(vector):
+        return _precondition(vector, state.inverses, state.penalty)
+
     def line_minimum(direction, change_logits):
         quadratic = _dot(state.penalty * direction, direction)
         linear = _dot(state.penalty * state.beta, direction) - C * _dot(direction, state.sums)
@@ -482,6 +493,7 @@ def _lbfgs(XaT, problem, beta, inverses, tol, max_iter, *, single):
         logits_into(state.beta, workspace.current)
         state.objective, probabilities = evaluate(workspace.current, state.beta)
         state.gradient = gradient_of(probabilities, state.beta)
+    state.preconditioned = precondition(state.gradient)
     iteration = 0
     while True:
         largest = _largest_gradient(state.gradient, state.means)
@@ -506,12 +518,14 @@ def _lbfgs(XaT, problem, beta, inverses, tol, max_iter, *, single):
             state.inverses = _refreshed_inverses(
                 workspace, state.transposed, weights, state.penalty, C
             )
-        direction = _two_loop(state, state.gradient, tiny)
+            state.preconditioned = precondition(state.gradient)
+            state.history = [(*pair[:3], precondition(pair[1])) for pair in state.history]
+        direction = _two_loop(state, tiny)
         direction.masked_fill_(state.done[..., None, None], 0.0)
         slope = _dot(state.gradient, direction)
         uphill = (slope >= 0) & ~state.done
         if bool(uphill.any()):
-            fallback = -_precondition(state.gradient, state.inverses, state.penalty)
+            fallback = -state.preconditioned
             direction = torch.where(uphill[..., None, None], fallback, direction)
             direction.masked_fill_(state.done[..., None, None], 0.0)
             slope = _dot(state.gradient, direction)
@@ -536,12 +550,14 @@ def _lbfgs(XaT, problem, beta, inverses, tol, max_iter, *, single):
         change = new_gradient - state.gradient
         curvature = _dot(step, change)
         rho = torch.where(curvature > 0, 1.0 / curvature.clamp_min(tiny), 0.0)
-        state.history.append((step, change, rho))
+        preconditioned = precondition(new_gradient)
+        state.history.append((step, change, rho, preconditioned - state.preconditioned))
         if len(state.history) > _MEMORY:
             state.history.pop(0)
         state.beta = candidate
         workspace.swap()
         state.objective, state.gradient = value, new_gradient
+        state.preconditioned = preconditioned
 
 
 def _solve(XaT, problem, tol, max_iter):
@@ -650,7 +666,7 @@ def fit_logistic_folds(
         4 * n_samples * q
         + 3 * (1 + n_outputs) * q * q
         + 12 * n_samples * n_folds * n_outputs
-        + 2 * (_MEMORY + 2) * n_folds * n_outputs * q
+        + (3 * _MEMORY + 6) * n_folds * n_outputs * q
     )
     coefs, n_iter, failed = [], 0, False
     # Time points run in chunks whose logits stay near the CPU caches; every

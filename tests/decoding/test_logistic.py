@@ -1,5 +1,7 @@
 """Logistic regression of all folds at once: curvature bound, stopping rule, references."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -86,6 +88,60 @@ def test_softmax_of_huge_logits_stays_finite():
     expected = 1000.0 + np.log1p(np.exp(-1.0))
     np.testing.assert_allclose(partition.item(), expected, rtol=1e-6)
     np.testing.assert_allclose(probabilities.flatten(), [1 / (1 + np.exp(-1)), 0, 0.2689414], 1e-6)
+
+
+def _preconditioner_matrix(inverses, penalty, fold, shape):
+    """The linear map ``_precondition`` as a dense (K * q) matrix for one fold."""
+    columns = []
+    for unit in torch.eye(shape[2] * shape[3], dtype=torch.float64):
+        vector = torch.zeros(shape, dtype=torch.float64)
+        vector[0, fold] = unit.view(shape[2:])
+        columns.append(_logistic._precondition(vector, inverses, penalty)[0, fold].flatten())
+    return torch.stack(columns, 1).numpy()
+
+
+@pytest.mark.parametrize("n_outputs", [1, 3])
+def test_two_loop_equals_the_dense_bfgs_inverse(rng, n_outputs):
+    """The two-loop recursion on kept preconditioned vectors is H_k g of dense BFGS updates."""
+    shape = (1, 2, n_outputs, 4)  # one time point, two folds
+    size = n_outputs * 4
+
+    def tensor(values):
+        return torch.as_tensor(values, dtype=torch.float64)
+
+    factors = rng.standard_normal((1, n_outputs, 4, 4))
+    inverses = tensor(factors @ factors.transpose(0, 1, 3, 2) + np.eye(4))
+    penalty = tensor(rng.uniform(0.5, 2.0, (1, 2, 1, 4)))
+    penalty[..., -1] = 0.0  # the intercept is not penalised
+    curvature = rng.standard_normal((size, size))
+    curvature = curvature @ curvature.T + size * np.eye(size)
+    history = []
+    for _ in range(3):
+        step = tensor(rng.standard_normal(shape))
+        change = tensor((curvature @ step.reshape(2, size).numpy().T).T.reshape(shape))
+        rho = 1.0 / _logistic._dot(step, change)
+        preconditioned = _logistic._precondition(change, inverses, penalty)
+        history.append((step, change, rho, preconditioned))
+    gradient = tensor(rng.standard_normal(shape))
+    state = SimpleNamespace(
+        gradient=gradient,
+        preconditioned=_logistic._precondition(gradient, inverses, penalty),
+        history=history,
+    )
+    direction = _logistic._two_loop(state, torch.finfo(torch.float64).tiny)
+    for fold in range(2):
+        matrix = _preconditioner_matrix(inverses, penalty, fold, shape)
+        pairs = [
+            (s[0, fold].flatten().numpy(), y[0, fold].flatten().numpy()) for s, y, *_ in history
+        ]
+        s_last, y_last = pairs[-1]
+        inverse = (s_last @ y_last) / (y_last @ matrix @ y_last) * matrix
+        for s, y in pairs:
+            rho = 1.0 / (s @ y)
+            update = np.eye(size) - rho * np.outer(s, y)
+            inverse = update @ inverse @ update.T + rho * np.outer(s, s)
+        expected = -inverse @ gradient[0, fold].flatten().numpy()
+        np.testing.assert_allclose(direction[0, fold].flatten().numpy(), expected, rtol=1e-10)
 
 
 @pytest.mark.parametrize("shift", ["as chosen", "always"])
@@ -220,7 +276,22 @@ def test_batch_bookkeeping_matches_time_points_fitted_alone(rng, monkeypatch, n_
     n_outputs = 1 if n_classes == 2 else n_classes
     monkeypatch.setattr(_logistic, "_CHUNK_ELEMENTS", 2 * len(folds) * n_outputs * n)
     monkeypatch.setattr(_logistic, "_SCALED_ELEMENTS", 5 * n)  # refresh one time point at a time
+    two_loop, checked = _logistic._two_loop, []
+
+    def checked_two_loop(state, tiny):
+        # The kept preconditioned vectors follow the refresh and the batch's compaction.
+        def precondition(vector):
+            return _logistic._precondition(vector, state.inverses, state.penalty)
+
+        torch.testing.assert_close(state.preconditioned, precondition(state.gradient))
+        for _, change, _, preconditioned in state.history:
+            torch.testing.assert_close(preconditioned, precondition(change))
+        checked.append(len(state.history))
+        return two_loop(state, tiny)
+
+    monkeypatch.setattr(_logistic, "_two_loop", checked_two_loop)
     coef, bias, _ = _logistic.fit_logistic_folds(X, codes, n_classes, weights, **options)
+    assert max(checked) == _logistic._MEMORY
     for t in range(n_times):
         alone, alone_bias, _ = _logistic.fit_logistic_folds(
             X[t : t + 1], codes, n_classes, weights, **options
