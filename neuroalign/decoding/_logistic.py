@@ -21,6 +21,7 @@ import warnings
 import torch
 
 from neuroalign._backend import plan_batches
+from neuroalign.decoding._linalg import spd_inverse
 from neuroalign.exceptions import NeuroalignWarning
 
 __all__ = [
@@ -313,13 +314,13 @@ def _refreshed_inverses(workspace, XaT, weights, penalty, C):
     blocks.diagonal(dim1=-2, dim2=-1).add_(penalty.mean(1))
     # The intercept is not penalised; a tiny damping keeps the blocks invertible.
     blocks[..., -1, -1] += 1e-6 * C * weights.sum(-1).mean()
-    factors, info = torch.linalg.cholesky_ex(blocks)
-    if bool((info > 0).any()):
+    inverses, failed = spd_inverse(blocks)
+    if bool(failed.any()):
         blocks.diagonal(dim1=-2, dim2=-1).add_(
             1e-6 * blocks.diagonal(dim1=-2, dim2=-1).amax(-1, keepdim=True)
         )
-        factors = torch.linalg.cholesky(blocks)
-    return torch.cholesky_inverse(factors)
+        inverses = torch.cholesky_inverse(torch.linalg.cholesky(blocks))
+    return inverses
 
 
 def _dot(a, b):
