@@ -9,13 +9,17 @@ score curves (same stratified folds, same standardise + classify pipeline). Prob
 - ``multiclass``: 1,000 epochs x 64 channels x 200 times, 10 classes, 5 folds;
   ridge, shrinkage LDA and multinomial logistic sliding decoding (accuracy compared
   with MNE, whose ``roc_auc`` scorer is binary only; neuroalign's one-vs-rest AUC
-  timed too).
+  timed too);
+- ``permutations`` (``--problem permutations``, not part of ``all``): null curves of
+  ``--permutations`` label permutations of the binary problem on fixed folds, ridge
+  sliding AUC (the null of ``decoding_permutation_test``); MNE is timed on two
+  permutations and scaled.
 
 Both problems run at full size by default; ``--quick`` runs a quarter of the epochs
 and times as a smoke test.
 
-Usage: ``python benchmarks/bench_decoding.py [--problem all|binary|multiclass] [--quick]
-[--device cpu|cuda] [--repeats N] [--n-jobs N]``.
+Usage: ``python benchmarks/bench_decoding.py [--problem all|binary|multiclass|permutations]
+[--permutations N] [--quick] [--device cpu|cuda] [--repeats N] [--n-jobs N]``.
 """
 
 import argparse
@@ -51,7 +55,7 @@ def reference_pipeline(classifier):
     return make_pipeline(StandardScaler(), estimator)
 
 
-def run_mne(X, y, classifier, scoring, generalize, n_jobs):
+def run_mne(X, y, classifier, scoring, generalize, n_jobs, cv=None):
     import mne
     from mne.decoding import GeneralizingEstimator, SlidingEstimator, cross_val_multiscore
     from sklearn.model_selection import StratifiedKFold
@@ -59,7 +63,8 @@ def run_mne(X, y, classifier, scoring, generalize, n_jobs):
     mne.set_log_level("ERROR")
     kind = GeneralizingEstimator if generalize else SlidingEstimator
     estimator = kind(reference_pipeline(classifier), scoring=scoring, n_jobs=n_jobs, verbose=False)
-    return cross_val_multiscore(estimator, X, y, cv=StratifiedKFold(5)).mean(0)
+    cv = StratifiedKFold(5) if cv is None else cv
+    return cross_val_multiscore(estimator, X, y, cv=cv).mean(0)
 
 
 def run_neuroalign(X, y, classifier, scoring, generalize, device):
@@ -73,15 +78,28 @@ def run_neuroalign(X, y, classifier, scoring, generalize, device):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--problem", choices=("all", "binary", "multiclass"), default="all")
+    parser.add_argument(
+        "--problem", choices=("all", "binary", "multiclass", "permutations"), default="all"
+    )
+    parser.add_argument(
+        "--permutations", type=int, default=100, help="label permutations of that problem"
+    )
     parser.add_argument("--quick", action="store_true", help="a quarter of epochs and times")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--n-jobs", type=int, default=1, help="MNE's n_jobs")
     args = parser.parse_args()
+    # Both tools' imports come before any timing.
+    import mne.decoding  # noqa: F401
+    import sklearn.discriminant_analysis  # noqa: F401
+    import sklearn.linear_model  # noqa: F401
+
     problems = ("binary", "multiclass") if args.problem == "all" else (args.problem,)
     for problem in problems:
-        run_problem(problem, args)
+        if problem == "permutations":
+            run_permutations(args)
+        else:
+            run_problem(problem, args)
 
 
 def run_problem(problem, args):
@@ -130,6 +148,47 @@ def run_problem(problem, args):
                 lambda options=options: run_neuroalign(X, y, *options, args.device), args.repeats
             )
             print(f"{'':36s} neuroalign {extra} (one-vs-rest): {t_extra:.3f} s", flush=True)
+
+
+def run_permutations(args):
+    """Null curves of label permutations (the binary problem, ridge, sliding AUC, fixed folds).
+
+    neuroalign solves all permutations of a fold at once; MNE decodes each permutation
+    on its own, timed on two of them and scaled to all.
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    from neuroalign.decoding._time import relabelled_curves
+
+    n_epochs, n_channels, n_times = 400, 64, 200
+    if args.quick:
+        n_epochs, n_times = n_epochs // 4, n_times // 4
+    X, y = make_problem(n_epochs, n_channels, n_times, 2)
+    folds = list(StratifiedKFold(5).split(X[:, :, 0], y))
+    rng = np.random.default_rng(1)
+    permuted = [rng.permutation(y) for _ in range(args.permutations)]
+    print(
+        f"problem permutations: {n_epochs} epochs x {n_channels} channels x {n_times} times, "
+        f"2 classes, 5 folds, {args.permutations} permutations, device {args.device}, "
+        f"neuroalign median of {args.repeats}, MNE 2 permutations (n_jobs={args.n_jobs})"
+    )
+    relabelled_curves(X[:, :, :5], permuted[:2], folds, device=args.device)  # warm-up
+    t_ours, null = timed(
+        lambda: relabelled_curves(X, permuted, folds, device=args.device), args.repeats
+    )
+    t_mne, reference = timed(
+        lambda: [
+            run_mne(X, p, "ridge", "roc_auc", False, args.n_jobs, folds) for p in permuted[:2]
+        ],
+        1,
+    )
+    t_mne *= args.permutations / 2
+    print(
+        f"{'ridge sliding roc_auc null':36s} neuroalign {t_ours:7.3f} s | MNE {t_mne:7.1f} s "
+        f"(scaled from 2) -> {t_mne / t_ours:6.1f}x faster; max |null difference| "
+        f"{np.abs(null[:2] - np.stack(reference)).max():.2e}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

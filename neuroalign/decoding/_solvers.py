@@ -28,6 +28,9 @@ __all__ = [
     "class_statistics",
     "fit_linear",
     "class_weights",
+    "ridge_solution",
+    "ridge_system",
+    "training_standardisation",
 ]
 
 _FLOAT64 = torch.float64
@@ -151,7 +154,7 @@ def _class_rows(codes, n_classes, rows=None):
     return [rows[own == k] for k in range(n_classes)]
 
 
-def _overall(stats, dtype):
+def training_standardisation(stats, dtype):
     """Training mean (B, 1, p) and standardisation scale (B, 1, p) from class statistics."""
     n = stats.counts.sum()
     mean = stats.sums.sum(1, keepdim=True) / n
@@ -167,27 +170,76 @@ def _ridge(stats, per_class, scale, *, alpha):
     the centred ``X`` with penalty ``alpha * sum(scale^2 * w^2)``; with sample weight
     ``w_k`` for class ``k`` every term comes from the class statistics.
     """
-    n_classes = stats.counts.shape[0]
-    mass = per_class * stats.counts
-    total = mass.sum()
+    system = ridge_system(stats, per_class, scale, alpha=alpha)
+    return ridge_solution(system, stats.sums, stats.counts, per_class)
+
+
+def ridge_system(stats, per_class, scale, *, alpha):
+    """The part of a ridge classifier that does not depend on the labels' order.
+
+    Parameters
+    ----------
+    stats : ClassStatistics
+        Of the training rows.
+    per_class : Tensor of float64 of shape (n_classes,)
+        Sample weight of every class (ones for none).
+    scale : Tensor of shape (n_batch, 1, n_features)
+        Standardisation scale (the penalty of raw weights is ``alpha * scale^2``).
+    alpha : float
+
+    Returns
+    -------
+    x_mean : Tensor of float64 of shape (n_batch, 1, n_features)
+        Weighted training mean.
+    total : Tensor of float64 of shape ()
+        Total sample weight.
+    factor : Tensor of float64 of shape (n_batch, n_features, n_features)
+        Cholesky factor of the penalised centred scatter.
+    """
+    total = (per_class * stats.counts).sum()
     x_mean = (per_class[None, :, None] * stats.sums).sum(1, keepdim=True) / total
     if stats.grams.shape[1] == 1:
         scatter = stats.grams[:, 0].clone()  # cross products summed over (unweighted) classes
     else:
         scatter = (per_class[None, :, None, None] * stats.grams).sum(1)
     scatter = scatter - total * x_mean.transpose(1, 2) @ x_mean
-    # X_c' W (Y - y_mean) = 2 X_c' W one_hot for targets in {-1, 1}.
-    rhs = (
-        2.0
-        * per_class[None, None, :]
-        * (stats.sums.transpose(1, 2) - x_mean.transpose(1, 2) * stats.counts[None, None, :])
-    )
-    y_mean = 2.0 * mass / total - 1.0
-    if n_classes == 2:
-        rhs, y_mean = rhs[..., 1:], y_mean[1:]
     scatter.diagonal(dim1=1, dim2=2).add_(alpha * scale.square()[:, 0])
-    coef = torch.cholesky_solve(rhs, torch.linalg.cholesky(scatter))
-    bias = y_mean - (x_mean @ coef)[:, 0]
+    return x_mean, total, torch.linalg.cholesky(scatter)
+
+
+def ridge_solution(system, sums, counts, per_class):
+    """Ridge classifier weights for the targets ``2 * one_hot - 1`` of one or more labellings.
+
+    The targets enter only through the class sums and counts, so labellings of the
+    same rows (e.g. label permutations) share the :func:`ridge_system` and are
+    solved as extra right-hand sides.
+
+    Parameters
+    ----------
+    system : tuple
+        :func:`ridge_system` of the training rows.
+    sums : Tensor of float64 of shape (n_batch, ..., n_classes, n_features)
+        Class sums of the training rows under every labelling.
+    counts : Tensor of float64 of shape (..., n_classes)
+    per_class : Tensor of float64 of shape (n_classes,)
+
+    Returns
+    -------
+    coef : Tensor of float64 of shape (n_batch, n_features, n_labellings * n_outputs)
+        Labellings (the flattened middle dims of ``sums``) by outputs (one, the score
+        of class 1, for two classes; ``n_classes`` otherwise).
+    bias : Tensor of float64 of shape (n_batch, n_labellings * n_outputs)
+    """
+    x_mean, total, factor = system
+    # X_c' W (Y - y_mean) = 2 X_c' W one_hot for targets in {-1, 1}.
+    centre = x_mean.view(x_mean.shape[0], *[1] * (sums.ndim - 2), x_mean.shape[-1])
+    rhs = 2.0 * per_class[:, None] * (sums - centre * counts[..., None])
+    y_mean = 2.0 * per_class * counts / total - 1.0
+    if counts.shape[-1] == 2:
+        rhs, y_mean = rhs[..., 1:, :], y_mean[..., 1:]
+    rhs = rhs.reshape(rhs.shape[0], -1, rhs.shape[-1]).transpose(1, 2)
+    coef = torch.cholesky_solve(rhs, factor)
+    bias = y_mean.reshape(-1) - (x_mean @ coef)[:, 0]
     return coef, bias
 
 
@@ -528,7 +580,7 @@ def fit_linear(
         )
     if per_class is None:
         per_class = torch.ones(n_classes, dtype=_FLOAT64, device=X.device)
-    _, scale = _overall(stats, X.dtype)
+    _, scale = training_standardisation(stats, X.dtype)
     if not standardize:
         scale = torch.ones_like(scale)
     coef, bias = _ridge(stats, per_class, scale, alpha=alpha)

@@ -1,6 +1,7 @@
 """Time-resolved and temporal-generalisation decoding with time as a batch dimension."""
 
 import dataclasses
+import inspect
 
 import numpy as np
 import torch
@@ -10,6 +11,7 @@ from neuroalign._validation import check_option, check_positive_int
 from neuroalign.decoding._checks import check_epochs, check_labels
 from neuroalign.decoding._folds import class_folds
 from neuroalign.decoding._logistic import fit_logistic_folds
+from neuroalign.decoding._null import ridge_null_scores
 from neuroalign.decoding._scoring import SCORINGS, chance_level, score_decisions
 from neuroalign.decoding._solvers import LinearDecision, class_statistics, class_weights, fit_linear
 
@@ -19,6 +21,7 @@ __all__ = [
     "decode_over_time",
     "generalization_decisions",
     "generalization_scores",
+    "relabelled_curves",
     "resolve_classifier",
     "sliding_decisions",
     "sliding_windows",
@@ -373,4 +376,57 @@ def decode_over_time(
         chance=chance_level(scoring, n_classes),
         folds=folds,
         window=window,
+    )
+
+
+def relabelled_curves(X, relabellings, folds, **options):
+    """Mean score of :func:`decode_over_time` on fixed folds for every relabelling of the epochs.
+
+    Sliding decoding with an unweighted ridge classifier (the defaults) solves every
+    relabelling of a fold at once (:func:`~neuroalign.decoding._null.ridge_null_scores`)
+    when each fold has at least as many training epochs as features; other settings
+    run :func:`decode_over_time` once per relabelling.
+
+    Parameters
+    ----------
+    X : array or Tensor of shape (n_epochs, n_channels, n_times)
+    relabellings : list of array-like of shape (n_epochs,)
+        Labels of the epochs, e.g. permutations of the true ones.
+    folds : list of (numpy.ndarray, numpy.ndarray)
+        Train and test epoch indices (e.g. ``TimeDecodingResult.folds``).
+    **options
+        Options of :func:`decode_over_time` other than ``cv``, ``groups`` and ``seed``.
+
+    Returns
+    -------
+    curves : numpy.ndarray of float64
+        Of shape (n_relabellings, n_times), or (n_relabellings, n_train_times,
+        n_test_times) with ``generalize=True``.
+    """
+    arguments = inspect.signature(decode_over_time).bind(X, relabellings[0], cv=folds, **options)
+    arguments.apply_defaults()
+    settings = arguments.arguments
+    name, solver_options = resolve_classifier(settings["classifier"])
+    if name == "ridge" and not settings["generalize"] and settings["class_weight"] is None:
+        values = check_epochs(X)
+        device = resolve_device(settings["device"])
+        data, _ = _centred_epochs(
+            values, settings["window"], device, resolve_dtype(settings["dtype"])
+        )
+        if all(len(train) >= data.shape[2] for train, _ in folds):
+            labelled = [check_labels(labels, values.shape[0]) for labels in relabellings]
+            codes = torch.as_tensor(np.stack([codes for _, codes in labelled]), device=device)
+            scores = ridge_null_scores(
+                data,
+                codes,
+                folds,
+                len(labelled[0][0]),
+                scoring=check_option("scoring", settings["scoring"], SCORINGS),
+                standardize=settings["standardize"],
+                max_memory=settings["max_memory"],
+                **solver_options,
+            )
+            return scores.cpu().numpy()
+    return np.stack(
+        [decode_over_time(X, labels, cv=folds, **options).mean for labels in relabellings]
     )

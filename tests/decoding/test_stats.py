@@ -1,7 +1,18 @@
-import numpy as np
+import functools
 
-from neuroalign.decoding import decoding_cluster_test, decoding_permutation_test
+import numpy as np
+import pytest
+
+from neuroalign.decoding import (
+    RidgeClassifierDecoder,
+    _null,
+    _time,
+    decode_over_time,
+    decoding_cluster_test,
+    decoding_permutation_test,
+)
 from neuroalign.decoding._stats import _permuted_labels
+from neuroalign.decoding._time import relabelled_curves
 from neuroalign.stats import cluster_permutation_test
 
 
@@ -36,3 +47,62 @@ def test_grouped_permutations_move_whole_groups(rng):
     permuted = _permuted_labels(np.random.default_rng(0), y, groups)
     assert all(len(set(permuted[groups == g])) == 1 for g in range(10))
     assert np.bincount(permuted).tolist() == np.bincount(y).tolist()
+
+
+def _epochs(rng, n_classes, n_epochs=48, n_channels=4, n_times=9):
+    y = np.arange(n_epochs) % n_classes
+    X = rng.standard_normal((n_epochs, n_channels, n_times))
+    X[:, 0, 4:] += 0.8 * y[:, None]
+    return X, y
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("scoring", ["roc_auc", "accuracy", "balanced_accuracy"])
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"window": 2, "standardize": False}, {"classifier": RidgeClassifierDecoder(alpha=30.0)}],
+)
+def test_relabellings_solved_together_equal_one_decoding_each(
+    rng, monkeypatch, n_classes, scoring, options
+):
+    X, y = _epochs(rng, n_classes)
+    folds = decode_over_time(X, y, cv=4, device="cpu").folds
+    relabellings = [rng.permutation(y) for _ in range(5)]
+    options = {"scoring": scoring, "device": "cpu", "dtype": "float64", **options}
+    expected = np.stack([decode_over_time(X, p, cv=folds, **options).mean for p in relabellings])
+
+    @functools.wraps(decode_over_time)  # keeps the signature that options are bound to
+    def one_at_a_time(*args, **kwargs):
+        raise AssertionError("the relabellings should be solved together")
+
+    monkeypatch.setattr(_time, "decode_over_time", one_at_a_time)
+    curves = relabelled_curves(X, relabellings, folds, **options)
+    np.testing.assert_allclose(curves, expected, rtol=0, atol=1e-12)
+    # Batches of two relabellings (the last one alone), as a small max_memory gives.
+    plan = _null.plan_batches
+    monkeypatch.setattr(_null, "plan_batches", functools.partial(plan, largest=2))
+    curves = relabelled_curves(X, relabellings, folds, **options)
+    np.testing.assert_allclose(curves, expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"generalize": True},
+        {"class_weight": "balanced"},
+        {"classifier": "lda"},
+        {"window": 7},  # 42 features, 36 training epochs per fold: the dual solution
+    ],
+)
+def test_other_settings_decode_every_relabelling(rng, monkeypatch, options):
+    X, y = _epochs(rng, 2, n_channels=6, n_times=12)
+    folds = decode_over_time(X, y, cv=4, device="cpu").folds
+    relabellings = [rng.permutation(y) for _ in range(3)]
+    options = {"device": "cpu", "dtype": "float64", **options}
+    expected = np.stack([decode_over_time(X, p, cv=folds, **options).mean for p in relabellings])
+
+    def together(*args, **kwargs):
+        raise AssertionError("these settings need one decoding per relabelling")
+
+    monkeypatch.setattr(_time, "ridge_null_scores", together)
+    np.testing.assert_array_equal(relabelled_curves(X, relabellings, folds, **options), expected)
