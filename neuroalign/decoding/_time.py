@@ -415,6 +415,11 @@ def relabelled_curves(X, relabellings, folds, **options):
         )
         if all(len(train) >= data.shape[2] for train, _ in folds):
             labelled = [check_labels(labels, values.shape[0]) for labels in relabellings]
+            if any(not np.array_equal(classes, labelled[0][0]) for classes, _ in labelled):
+                raise ValueError(
+                    "Every relabelling must use the same classes (e.g. permutations of the "
+                    "true labels)."
+                )
             codes = torch.as_tensor(np.stack([codes for _, codes in labelled]), device=device)
             scores = ridge_null_scores(
                 data,

@@ -106,3 +106,10 @@ def test_other_settings_decode_every_relabelling(rng, monkeypatch, options):
 
     monkeypatch.setattr(_time, "ridge_null_scores", together)
     np.testing.assert_array_equal(relabelled_curves(X, relabellings, folds, **options), expected)
+
+
+def test_relabellings_with_other_classes_are_refused(rng):
+    X, y = _epochs(rng, 3)
+    folds = decode_over_time(X, y, cv=4, device="cpu").folds
+    with pytest.raises(ValueError, match="same classes"):
+        relabelled_curves(X, [y, np.where(y == 2, 1, y)], folds, device="cpu")
