@@ -377,7 +377,7 @@ def _lbfgs(XaT, problem, beta, inverses, tol, max_iter, *, single):
     XaT : Tensor of shape (n_batch, q, n_samples)
         The transposed data with ones (:func:`transposed_with_ones`).
     problem : dict
-        ``targets`` (n_samples, n_outputs), ``weights`` (n_samples, n_folds),
+        ``targets`` (n_folds, n_samples, n_outputs), ``weights`` (n_samples, n_folds),
         ``penalty`` (n_batch, n_folds, 1, q), ``means`` (n_batch, n_folds, 1, q - 1),
         ``C``, ``limits`` (n_folds,): gradient tolerance per fold.
     beta : Tensor of shape (n_batch, n_folds, n_outputs, q)
@@ -400,7 +400,7 @@ def _lbfgs(XaT, problem, beta, inverses, tol, max_iter, *, single):
     C = problem["C"]
     # Logits and probabilities are laid out (batch, fold, output, sample).
     weights = problem["weights"].to(dtype).T[None, :, None, :]
-    class_rows = (problem["weights"].T[:, None, :] * problem["targets"].T[None]).to(dtype)
+    class_rows = (problem["weights"].T[:, None, :] * problem["targets"].mT).to(dtype)
     limits = (tol * problem["limits"]).to(dtype)[None, :]
     resolution = 1e-6 if single else 1e-12
     tiny = torch.finfo(dtype).tiny
@@ -564,7 +564,7 @@ def _lbfgs(XaT, problem, beta, inverses, tol, max_iter, *, single):
 def _solve(XaT, problem, tol, max_iter):
     """L-BFGS from the curvature bound (float32 first for float32 data), then float64."""
     n_batch, q, _ = XaT.shape
-    n_folds, n_outputs = problem["weights"].shape[1], problem["targets"].shape[1]
+    n_folds, n_outputs = problem["weights"].shape[1], problem["targets"].shape[-1]
     curvature = 0.25 if n_outputs == 1 else 0.5
     # One bound for all folds: that of their mean weights and penalty.
     weights = problem["weights"].mean(1)
@@ -625,7 +625,9 @@ def fit_logistic_folds(
     ----------
     X : Tensor of shape (n_batch, n_samples, n_features)
         Centred data (e.g. by the mean of all rows).
-    codes : Tensor of int64 of shape (n_samples,)
+    codes : Tensor of int64 of shape (n_samples,) or (n_folds, n_samples)
+        Class of every sample, the same for all folds or one row per fold (e.g.
+        folds of several relabellings of the samples).
     n_classes : int
     weights : Tensor of float64 of shape (n_samples, n_folds)
         Sample weight of every row in every fold, 0 outside its training rows.
@@ -655,9 +657,10 @@ def fit_logistic_folds(
     n_outputs = 1 if binary else n_classes
     weights = weights.to(device=X.device, dtype=_FLOAT64)
     indicator = (weights > 0).to(_FLOAT64)
-    targets = torch.nn.functional.one_hot(codes.to(X.device), n_classes).to(_FLOAT64)
+    codes = codes.to(X.device).expand(weights.shape[1], n_samples)
+    targets = torch.nn.functional.one_hot(codes, n_classes).to(_FLOAT64)
     if binary:
-        targets = targets[:, 1:]
+        targets = targets[..., 1:]
     limits = C * weights.sum(0)
     q = n_features + 1
     n_folds = weights.shape[1]

@@ -75,9 +75,10 @@ def decoding_permutation_test(
         Sliding decoding with an unweighted ridge classifier (the defaults) solves all
         permutations of a fold together: 100 permutations of 400 epochs x 64 channels
         x 200 times took 0.9 s on 2 CPU cores, against 14 s one decoding at a time.
-        Other settings (generalisation, class weights, LDA, logistic regression, more
-        features than training epochs) run one cross-validated decoding per
-        permutation.
+        Logistic regression fits 16 permutations' folds in one batched run (about 3x
+        faster than one at a time for two classes, the same for ten). Other settings
+        (generalisation, LDA, weighted ridge, more features than training epochs)
+        run one cross-validated decoding per permutation.
     cluster_quantile : float, default=0.95
         Cluster-forming threshold, as a quantile of each point's null distribution.
     cv : int or scikit-learn splitter or iterable of (train, test), default=5

@@ -28,6 +28,7 @@ __all__ = [
 ]
 
 CLASSIFIERS = ("ridge", "lda", "logistic")
+_RELABELLINGS_PER_FIT = 16  # logistic fits of relabellings batched together (2.4x at 10)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -184,6 +185,13 @@ def generalization_scores(decision, X, codes, n_classes, scoring, *, shift=None,
     return torch.cat(scores).T
 
 
+def _sliding_scores(decision, data, codes, test, n_classes, scoring):
+    """Scores (n_times,) of a batch of classifiers on the epochs ``test`` at their own times."""
+    test = torch.as_tensor(test, device=data.device)
+    decisions = sliding_decisions(decision, data[:, test])
+    return score_decisions(decisions, codes[test], n_classes, scoring)
+
+
 def _centred_epochs(X, window, device, dtype):
     """Epochs as (n_times, n_epochs, n_features), centred per time point, and the offset.
 
@@ -205,24 +213,43 @@ def _centred_epochs(X, window, device, dtype):
 
 
 def _logistic_folds(data, labels, n_classes, folds, class_weight, standardize, options, max_memory):
-    """Logistic regression of every fold at once: one pass over the data serves all folds."""
-    weights = torch.zeros(data.shape[1], len(folds), dtype=torch.float64, device=data.device)
-    for index, (train, _) in enumerate(folds):
-        rows = torch.as_tensor(train, device=data.device)
-        per_class = class_weights(labels[rows], n_classes, class_weight, device=data.device)
-        weights[rows, index] = 1.0 if per_class is None else per_class[labels[rows]]
+    """Logistic regression of every fold of every labelling at once: one pass serves them all.
+
+    Parameters
+    ----------
+    labels : Tensor of int64 of shape (n_labellings, n_epochs)
+        Class codes under each labelling (the true one, or permutations of it).
+
+    Returns
+    -------
+    decisions : list of list of LinearDecision
+        Per labelling, per fold.
+    """
+    n_labellings, n_epochs = labels.shape
+    weights = torch.zeros(
+        n_epochs, n_labellings, len(folds), dtype=torch.float64, device=data.device
+    )
+    for labelling, codes in enumerate(labels):
+        for index, (train, _) in enumerate(folds):
+            rows = torch.as_tensor(train, device=data.device)
+            per_class = class_weights(codes[rows], n_classes, class_weight, device=data.device)
+            weights[rows, labelling, index] = 1.0 if per_class is None else per_class[codes[rows]]
     coef, bias, n_iter = fit_logistic_folds(
         data,
-        labels,
+        labels.repeat_interleave(len(folds), 0),
         n_classes,
-        weights,
+        weights.flatten(1),
         C=options.get("C", 1.0),
         max_iter=options.get("max_iter", 100),
         tol=options.get("tol"),
         standardize=standardize,
         max_memory=max_memory,
     )
-    return [LinearDecision(coef[:, fold], bias[:, fold], n_iter) for fold in range(len(folds))]
+    columns = range(len(folds))
+    return [
+        [LinearDecision(coef[:, start + fold], bias[:, start + fold], n_iter) for fold in columns]
+        for start in range(0, n_labellings * len(folds), len(folds))
+    ]
 
 
 def decode_over_time(
@@ -329,8 +356,8 @@ def decode_over_time(
     batched = name == "logistic"
     if batched:
         fitted = _logistic_folds(
-            data, labels, n_classes, folds, class_weight, standardize, options, max_memory
-        )
+            data, labels[None], n_classes, folds, class_weight, standardize, options, max_memory
+        )[0]
     scores = []
     for index, (train, test) in enumerate(folds):
         test_t = torch.as_tensor(test, device=device)
@@ -365,8 +392,7 @@ def decode_over_time(
                 max_memory=max_memory,
             )
         else:
-            decisions = sliding_decisions(decision, data[:, test_t])
-            fold_scores = score_decisions(decisions, labels[test_t], n_classes, scoring)
+            fold_scores = _sliding_scores(decision, data, labels, test_t, n_classes, scoring)
         scores.append(fold_scores.cpu().numpy())
     return TimeDecodingResult(
         scores=np.stack(scores),
@@ -382,16 +408,18 @@ def decode_over_time(
 def relabelled_curves(X, relabellings, folds, **options):
     """Mean score of :func:`decode_over_time` on fixed folds for every relabelling of the epochs.
 
-    Sliding decoding with an unweighted ridge classifier (the defaults) solves every
-    relabelling of a fold at once (:func:`~neuroalign.decoding._null.ridge_null_scores`)
-    when each fold has at least as many training epochs as features; other settings
-    run :func:`decode_over_time` once per relabelling.
+    Sliding decoding solves relabellings together where the classifier allows: an
+    unweighted ridge classifier (the default) solves every relabelling of a fold at
+    once (:func:`~neuroalign.decoding._null.ridge_null_scores`) when each fold has
+    at least as many training epochs as features; logistic regression fits up to
+    16 relabellings' folds in one batched L-BFGS run. Other settings (generalisation,
+    LDA, weighted or dual ridge) run :func:`decode_over_time` once per relabelling.
 
     Parameters
     ----------
     X : array or Tensor of shape (n_epochs, n_channels, n_times)
     relabellings : list of array-like of shape (n_epochs,)
-        Labels of the epochs, e.g. permutations of the true ones.
+        Labels of the epochs with the same classes, e.g. permutations of the true ones.
     folds : list of (numpy.ndarray, numpy.ndarray)
         Train and test epoch indices (e.g. ``TimeDecodingResult.folds``).
     **options
@@ -407,31 +435,61 @@ def relabelled_curves(X, relabellings, folds, **options):
     arguments.apply_defaults()
     settings = arguments.arguments
     name, solver_options = resolve_classifier(settings["classifier"])
-    if name == "ridge" and not settings["generalize"] and settings["class_weight"] is None:
-        values = check_epochs(X)
-        device = resolve_device(settings["device"])
-        data, _ = _centred_epochs(
-            values, settings["window"], device, resolve_dtype(settings["dtype"])
+    ridge = name == "ridge" and settings["class_weight"] is None
+    if settings["generalize"] or not (ridge or name == "logistic"):
+        return _curves_one_by_one(X, relabellings, folds, options)
+    values = check_epochs(X)
+    device = resolve_device(settings["device"])
+    data, _ = _centred_epochs(values, settings["window"], device, resolve_dtype(settings["dtype"]))
+    if ridge and any(len(train) < data.shape[2] for train, _ in folds):
+        return _curves_one_by_one(X, relabellings, folds, options)
+    labelled = [check_labels(labels, values.shape[0]) for labels in relabellings]
+    if any(not np.array_equal(classes, labelled[0][0]) for classes, _ in labelled):
+        raise ValueError(
+            "Every relabelling must use the same classes (e.g. permutations of the true labels)."
         )
-        if all(len(train) >= data.shape[2] for train, _ in folds):
-            labelled = [check_labels(labels, values.shape[0]) for labels in relabellings]
-            if any(not np.array_equal(classes, labelled[0][0]) for classes, _ in labelled):
-                raise ValueError(
-                    "Every relabelling must use the same classes (e.g. permutations of the "
-                    "true labels)."
-                )
-            codes = torch.as_tensor(np.stack([codes for _, codes in labelled]), device=device)
-            scores = ridge_null_scores(
+    codes = torch.as_tensor(np.stack([codes for _, codes in labelled]), device=device)
+    n_classes = len(labelled[0][0])
+    scoring = check_option("scoring", settings["scoring"], SCORINGS)
+    if ridge:
+        return (
+            ridge_null_scores(
                 data,
                 codes,
                 folds,
-                len(labelled[0][0]),
-                scoring=check_option("scoring", settings["scoring"], SCORINGS),
+                n_classes,
+                scoring=scoring,
                 standardize=settings["standardize"],
                 max_memory=settings["max_memory"],
                 **solver_options,
             )
-            return scores.cpu().numpy()
+            .cpu()
+            .numpy()
+        )
+    curves = []
+    for start in range(0, len(codes), _RELABELLINGS_PER_FIT):
+        group = codes[start : start + _RELABELLINGS_PER_FIT]
+        fitted = _logistic_folds(
+            data,
+            group,
+            n_classes,
+            folds,
+            settings["class_weight"],
+            settings["standardize"],
+            solver_options,
+            settings["max_memory"],
+        )
+        for labels, decisions in zip(group, fitted, strict=True):
+            scores = [
+                _sliding_scores(decision, data, labels, test, n_classes, scoring)
+                for decision, (_, test) in zip(decisions, folds, strict=True)
+            ]
+            curves.append(torch.stack(scores).mean(0).cpu().numpy())
+    return np.stack(curves)
+
+
+def _curves_one_by_one(X, relabellings, folds, options):
+    """:func:`relabelled_curves` by one :func:`decode_over_time` per relabelling."""
     return np.stack(
         [decode_over_time(X, labels, cv=folds, **options).mean for labels in relabellings]
     )

@@ -113,3 +113,27 @@ def test_relabellings_with_other_classes_are_refused(rng):
     folds = decode_over_time(X, y, cv=4, device="cpu").folds
     with pytest.raises(ValueError, match="same classes"):
         relabelled_curves(X, [y, np.where(y == 2, 1, y)], folds, device="cpu")
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("options", [{}, {"class_weight": "balanced", "scoring": "accuracy"}])
+def test_logistic_relabellings_fitted_together_equal_one_decoding_each(
+    rng, monkeypatch, n_classes, options
+):
+    X, y = _epochs(rng, n_classes, n_epochs=45)
+    y[:4] = 0  # unbalanced classes, so that the class weights differ between permutations
+    folds = decode_over_time(X, y, cv=3, device="cpu").folds
+    relabellings = [rng.permutation(y) for _ in range(5)]
+    options = {"classifier": "logistic", "device": "cpu", "dtype": "float64", **options}
+    expected = np.stack([decode_over_time(X, p, cv=folds, **options).mean for p in relabellings])
+
+    @functools.wraps(decode_over_time)
+    def one_at_a_time(*args, **kwargs):
+        raise AssertionError("the relabellings should be fitted together")
+
+    monkeypatch.setattr(_time, "decode_over_time", one_at_a_time)
+    monkeypatch.setattr(_time, "_RELABELLINGS_PER_FIT", 2)  # three fits, the last of one
+    curves = relabelled_curves(X, relabellings, folds, **options)
+    # Float64 fits stop at a gradient below 1e-10 (relative): the same decisions to
+    # about 1e-9, so the same ranks and scores.
+    np.testing.assert_allclose(curves, expected, rtol=0, atol=1e-12)
