@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 CLASSIFIERS = ("ridge", "lda", "logistic")
-_RELABELLINGS_PER_FIT = 16  # logistic fits of relabellings batched together (2.4x at 10)
+_RELABELLINGS_PER_FIT = 16  # relabellings per batched logistic fit (two classes: 2.9x faster)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -245,10 +245,13 @@ def _logistic_folds(data, labels, n_classes, folds, class_weight, standardize, o
         standardize=standardize,
         max_memory=max_memory,
     )
-    columns = range(len(folds))
+    n_folds = len(folds)
     return [
-        [LinearDecision(coef[:, start + fold], bias[:, start + fold], n_iter) for fold in columns]
-        for start in range(0, n_labellings * len(folds), len(folds))
+        [
+            LinearDecision(coef[:, column], bias[:, column], n_iter)
+            for column in range(start, start + n_folds)
+        ]
+        for start in range(0, n_labellings * n_folds, n_folds)
     ]
 
 
