@@ -29,6 +29,10 @@ __all__ = [
 
 CLASSIFIERS = ("ridge", "lda", "logistic")
 _RELABELLINGS_PER_FIT = 16  # relabellings per batched logistic fit (two classes: 2.9x faster)
+# Decision values scored per block of test times (about 6 MB in float32): every pass of
+# the scoring then reads them from the caches (10 classes, 1,000 epochs: 2.1 s against
+# 3.9 s for all test times of a fold at once).
+_SCORED_VALUES = 1_500_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,7 +157,7 @@ def generalization_scores(decision, X, codes, n_classes, scoring, *, shift=None,
 
     The decision values of a block are one matrix product laid out as
     (test time, train time, sample), so every score row is contiguous and the
-    block is scored before the next one is formed.
+    block is scored, while it is still in the caches, before the next one is formed.
 
     Parameters
     ----------
@@ -176,9 +180,11 @@ def generalization_scores(decision, X, codes, n_classes, scoring, *, shift=None,
     bias = decision.bias.to(X.dtype)[None]
     if shift is not None:
         bias = bias + shift.to(X.dtype)
-    per_item = 3 * X.element_size() * n_train_times * n_samples * n_outputs
+    per_test_time = n_train_times * n_samples * n_outputs
+    per_item = 3 * X.element_size() * per_test_time
+    block = max(1, _SCORED_VALUES // per_test_time)
     scores = []
-    for batch in plan_batches(n_test_times, per_item, max_memory, device=X.device):
+    for batch in plan_batches(n_test_times, per_item, max_memory, device=X.device, largest=block):
         values = (rows @ X[batch].transpose(1, 2)).view(-1, n_train_times, n_outputs, n_samples)
         values += bias[batch if shift is not None else slice(None), :, :, None]
         scores.append(score_decisions(values.transpose(-1, -2), codes, n_classes, scoring))

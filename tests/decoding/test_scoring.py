@@ -6,7 +6,12 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from neuroalign.decoding import decode_over_time
-from neuroalign.decoding._scoring import _auc_float32_cpu, score_decisions
+from neuroalign.decoding._scoring import (
+    _auc_float32_cpu,
+    correct_predictions,
+    predict_codes,
+    score_decisions,
+)
 from neuroalign.decoding._solvers import fit_linear
 
 
@@ -24,6 +29,33 @@ def test_auc_matches_sklearn_with_ties_and_signed_zeros(rng, dtype, decimals):
     expected = [roc_auc_score(codes, row) for row in scores.astype(decisions.numpy().dtype)]
     # Both compute the same rational number; only the final division rounds.
     np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("n_outputs", [1, 4, 300])
+@pytest.mark.parametrize("strided", [False, True])
+def test_correct_predictions_follow_argmax_with_ties(rng, n_outputs, strided):
+    # Decisions rounded to a few values tie often, also at the maximum; argmax takes the
+    # first largest output, and the shortcut must agree on every sample.
+    n_samples = 50
+    values = np.round(rng.standard_normal((6, 3, n_outputs, n_samples)))
+    if n_outputs > 1:
+        values[0, 0] = 0.0  # every output tied
+        values[0, 1, :2] = values[0, 1].max(0) + 1  # the first two outputs tied at the top
+    decisions = torch.as_tensor(values).transpose(-1, -2)
+    if not strided:
+        decisions = decisions.contiguous()
+    classes = max(n_outputs, 2)
+    codes = torch.as_tensor(rng.integers(0, classes, n_samples))
+    if n_outputs > 1:
+        codes[:2] = torch.tensor([0, 1])
+    ours = correct_predictions(decisions, codes)
+    assert torch.equal(ours, predict_codes(decisions) == codes)
+    if n_outputs > 1:  # a tie at the top goes to the first output
+        assert ours[0, 1, 0] and not ours[0, 1, 1]
+    accuracy = score_decisions(decisions, codes, classes, "accuracy")
+    np.testing.assert_array_equal(
+        accuracy.numpy(), (predict_codes(decisions) == codes).double().mean(-1).numpy()
+    )
 
 
 @pytest.mark.parametrize("block", [None, 7])
