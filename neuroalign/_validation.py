@@ -6,7 +6,9 @@ received and, where possible, how to fix it.
 
 import difflib
 
-__all__ = ["check_option", "check_positive_int", "close_matches_hint"]
+import numpy as np
+
+__all__ = ["check_alphas", "check_option", "check_positive_int", "close_matches_hint"]
 
 
 def close_matches_hint(value, candidates, *, n=5):
@@ -84,3 +86,30 @@ def check_positive_int(name, value, *, minimum=1):
     if value < minimum:
         raise ValueError(f"{name!r} must be >= {minimum}; got {value}.")
     return int(value)
+
+
+def check_alphas(alphas):
+    """Ridge penalties as a float64 array, all positive and finite.
+
+    Parameters
+    ----------
+    alphas : float or array-like of shape (n_alphas,)
+
+    Returns
+    -------
+    alphas : ndarray of shape (n_alphas,), float64
+
+    Raises
+    ------
+    ValueError
+        If ``alphas`` is empty, not 1-D, or holds a value that is not positive and finite.
+    """
+    values = np.atleast_1d(np.asarray(alphas, dtype=np.float64))
+    if values.ndim != 1 or values.size == 0:
+        raise ValueError(f"'alphas' must be a non-empty 1-D sequence; got shape {values.shape}.")
+    bad = np.flatnonzero(~(np.isfinite(values) & (values > 0)))
+    if bad.size:
+        raise ValueError(
+            f"'alphas' must be positive and finite; got {values[bad[0]]} at index {bad[0]}."
+        )
+    return values

@@ -8,12 +8,14 @@ import scipy.stats
 import torch
 import xarray as xr
 
-from neuroalign._validation import check_option, close_matches_hint
+from neuroalign._backend import resolve_device
+from neuroalign._validation import check_alphas, check_option, close_matches_hint
 from neuroalign.data import align, average_repetitions, validate
 from neuroalign.decoding._identification import pairwise_identification
+from neuroalign.decoding._ridge_over_time import INNER_FOLDS, ridge_predictions_over_time
 from neuroalign.decoding._scoring import SCORINGS
 from neuroalign.decoding._time import decode_over_time
-from neuroalign.encoding import DEFAULT_ALPHAS, make_folds, solve_ridge_cv
+from neuroalign.encoding import DEFAULT_ALPHAS, make_folds
 from neuroalign.stats import pearson_r
 
 __all__ = ["DecodingResult", "REGRESSION_SCORINGS", "decode"]
@@ -162,6 +164,24 @@ def _classification(
     return da, result.chance, info
 
 
+def _check_regression_inputs(features, folds):
+    """Finite features, and enough training stimuli in every fold for the inner folds."""
+    finite = np.isfinite(features)
+    if not finite.all():
+        row, column = np.argwhere(~finite)[0]
+        raise ValueError(
+            f"'target' contains {int((~finite).sum())} NaN or infinite values (first at "
+            f"stimulus {row}, feature {column}). Drop or impute those features before decoding."
+        )
+    smallest = min(len(train) for train, _ in folds)
+    if smallest < INNER_FOLDS:
+        raise ValueError(
+            f"Feature regression picks each feature's alpha by {INNER_FOLDS}-fold "
+            f"cross-validation within every training set, which needs at least {INNER_FOLDS} "
+            f"training stimuli; one fold has {smallest}. Use fewer folds or more stimuli."
+        )
+
+
 def _regression(responses, target, *, cv, scoring, seed, alphas, options):
     responses = average_repetitions(responses)
     if isinstance(target, xr.DataArray):
@@ -188,17 +208,22 @@ def _regression(responses, target, *, cv, scoring, seed, alphas, options):
 
         splitter = KFold(int(cv), shuffle=True, random_state=seed)
     folds = make_folds(data.shape[0], cv=splitter)
+    _check_regression_inputs(features, folds)
+    device = resolve_device(options["device"])
+    X = torch.as_tensor(np.moveaxis(data, -1, 0), dtype=torch.float64, device=device)
+    Y = torch.as_tensor(features, dtype=torch.float64, device=device)
+    alphas = torch.as_tensor(check_alphas(alphas), device=device)
     scores = np.empty((len(folds), data.shape[-1]))
-    for t in range(data.shape[-1]):
-        for f, (train, test) in enumerate(folds):
-            fit = solve_ridge_cv(data[train, :, t], features[train], alphas, **options)
-            predicted = fit.predict(data[test, :, t]).to(torch.float64).numpy()
-            if scoring == "pearson":
-                scores[f, t] = float(np.nanmean(pearson_r(features[test], predicted)))
-            else:
-                scores[f, t] = pairwise_identification(
-                    predicted, features[test], device="cpu"
-                ).accuracy
+    for f, (train, test) in enumerate(folds):
+        predicted, _ = ridge_predictions_over_time(
+            X, Y, train, test, alphas, max_memory=options["max_memory"]
+        )
+        true = Y[torch.as_tensor(test, device=device)]
+        if scoring == "pearson":
+            scores[f] = np.nanmean(pearson_r(true, predicted).cpu().numpy(), axis=-1)
+        else:
+            true = true.expand_as(predicted)
+            scores[f] = pairwise_identification(predicted, true, device=device).accuracy
     if timed:
         da = xr.DataArray(scores, dims=("fold", "time"), coords={"time": responses.time.values})
     else:

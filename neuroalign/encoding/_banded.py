@@ -30,13 +30,12 @@ import torch
 from tqdm.auto import tqdm
 
 from neuroalign._backend import plan_batches, resolve_device, resolve_dtype, to_tensor
-from neuroalign._validation import check_option, check_positive_int
+from neuroalign._validation import check_alphas, check_option, check_positive_int
 from neuroalign.encoding._cv import make_folds
 from neuroalign.encoding._fold import Fold
 from neuroalign.encoding._ridge import (
     SCORINGS,
     _as_matrix,
-    _check_alphas,
     _choose_method,
     _eigh,
     _sweep_scores,
@@ -562,7 +561,7 @@ def solve_banded_ridge_cv(
     """
     check_option("scoring", scoring, SCORINGS)
     device, dtype = resolve_device(device), resolve_dtype(dtype)
-    alphas = _check_alphas(alphas)
+    alphas = check_alphas(alphas)
     Y, spaces = _prepare(Xs, Y, cv, groups, method, fit_intercept, device)
     n_spaces = len(spaces.sizes)
     if isinstance(n_iter, (int, np.integer)) and not isinstance(n_iter, bool):

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from neuroalign._backend import resolve_device, resolve_dtype, to_tensor
-from neuroalign._validation import check_option, check_positive_int
+from neuroalign._validation import check_alphas, check_option, check_positive_int
 from neuroalign.encoding._banded import (
     BandedRidgeCVResult,
     _check_spaces,
@@ -20,7 +20,7 @@ from neuroalign.encoding._banded import (
     _search,
     sample_band_weights,
 )
-from neuroalign.encoding._ridge import SCORINGS, _as_matrix, _check_alphas
+from neuroalign.encoding._ridge import SCORINGS, _as_matrix
 from neuroalign.exceptions import DimensionError
 
 __all__ = ["R2Partition", "SubsetPartition", "partition_r2", "partition_r2_subsets"]
@@ -266,7 +266,7 @@ max_memory, progress
     """
     check_option("scoring", scoring, SCORINGS)
     device, dtype = resolve_device(device), resolve_dtype(dtype)
-    alphas = _check_alphas(alphas)
+    alphas = check_alphas(alphas)
     n_iter = check_positive_int("n_iter", n_iter)
     Y_train, spaces = _prepare(Xs_train, Y_train, cv, groups, method, fit_intercept, device)
     n_spaces = len(spaces.sizes)

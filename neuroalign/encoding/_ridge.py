@@ -38,7 +38,7 @@ from neuroalign._backend import (
     resolve_dtype,
     to_tensor,
 )
-from neuroalign._validation import check_option
+from neuroalign._validation import check_alphas, check_option
 from neuroalign.encoding._cv import make_folds
 from neuroalign.encoding._fold import Fold
 from neuroalign.encoding._primal import (
@@ -143,18 +143,6 @@ def _as_matrix(name, values):
             f"{row}, column {column}). Remove or impute them before fitting."
         )
     return array
-
-
-def _check_alphas(alphas):
-    values = np.atleast_1d(np.asarray(alphas, dtype=np.float64))
-    if values.ndim != 1 or values.size == 0:
-        raise ValueError(f"'alphas' must be a non-empty 1-D sequence; got shape {values.shape}.")
-    bad = np.flatnonzero(~(np.isfinite(values) & (values > 0)))
-    if bad.size:
-        raise ValueError(
-            f"'alphas' must be positive and finite; got {values[bad[0]]} at index {bad[0]}."
-        )
-    return values
 
 
 def _center_scale(X, rows, fit_intercept, standardize):
@@ -440,7 +428,7 @@ def solve_ridge_cv(
         raise DimensionError(
             f"'X' has {X.shape[0]} samples but 'Y' has {Y.shape[0]}; give one row per sample."
         )
-    alphas = _check_alphas(alphas)
+    alphas = check_alphas(alphas)
     (n_samples, n_features), n_targets = X.shape, Y.shape[1]
     folds_index = make_folds(n_samples, cv, groups)
     method = _choose_method(method, n_samples, n_features)
