@@ -67,3 +67,14 @@ def test_wrong_shapes_options_and_unfitted(rng):
         decode_over_time(X, y, device="cpu")
     with pytest.raises(NotFittedError):
         SlidingDecoder().predict(X)
+
+
+def test_feature_regression_refuses_nan_features_and_tiny_training_sets(rng):
+    recording = build_responses(rng, n_stimuli=12, n_times=3)
+    features = rng.standard_normal((12, 4))
+    features[5, 2] = np.nan
+    with pytest.raises(ValueError, match="'target' contains 1 NaN.*stimulus 5, feature 2"):
+        decode(recording, features, device="cpu")
+    small = build_responses(rng, n_stimuli=6, n_times=3)
+    with pytest.raises(ValueError, match="needs at least 5 training stimuli; one fold has 4"):
+        decode(small, rng.standard_normal((6, 4)), cv=3, device="cpu")

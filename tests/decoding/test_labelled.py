@@ -1,9 +1,12 @@
 import numpy as np
 import pytest
+import torch
 from conftest import build_activations, build_responses
 
 from neuroalign.data import responses
 from neuroalign.decoding import decode, decode_over_time
+from neuroalign.encoding import DEFAULT_ALPHAS, make_folds, solve_ridge_cv
+from neuroalign.stats import pearson_r
 
 
 def category_recording(rng, n_stimuli=24, n_times=6, effect=2.0):
@@ -89,3 +92,22 @@ def test_decode_an_array_of_labels(rng):
     labels = np.tile(np.arange(10) % 2, 2)
     result = decode(recording, labels, cv=2, scoring="accuracy", device="cpu")
     assert result.scores.dims == ("fold",) and result.chance == 0.5
+
+
+def test_time_resolved_regression_scores_every_time_point_like_one_fit_each(rng):
+    n_stimuli, n_times = 40, 3
+    features = rng.standard_normal((n_stimuli, 6))
+    brain = features @ rng.standard_normal((6, 5))
+    data = rng.standard_normal((n_stimuli, 5, n_times)) + brain[:, :, None] * [0.0, 0.5, 2.0]
+    ids = [f"s{i}" for i in range(n_stimuli)]
+    recording = responses(data, ids, modality="meg", times=[-0.1, 0.1, 0.2])
+    result = decode(recording, features, cv=4, device="cpu")
+    assert result.scores.dims == ("fold", "time") and result.scores.shape == (4, n_times)
+    for f, (train, test) in enumerate(make_folds(n_stimuli, 4)):
+        for t in range(n_times):
+            fit = solve_ridge_cv(
+                data[train, :, t], features[train], DEFAULT_ALPHAS, dtype=torch.float64
+            )
+            r = pearson_r(features[test], fit.predict(data[test, :, t]).numpy())
+            assert result.scores[f, t] == pytest.approx(r.mean(), abs=1e-9)
+    assert float(result.mean[2]) > 0.5 > 0.2 > float(result.mean[0])
