@@ -13,6 +13,11 @@ score curves (same stratified folds, same standardise + classify pipeline). Prob
   class-indicator matrix, since its ``roc_auc_ovr`` scorer needs probabilities), and
   ridge temporal generalisation scored by accuracy (MNE calls its scorer once per
   train/test time pair);
+- ``features``: feature regression over time through ``decode`` (320 stimuli x 64
+  channels x 50 times -> 512 features, 5 folds, an alpha per feature and time point by
+  5 inner folds and Pearson r) against a per-time-point loop of himalaya's ``RidgeCV``
+  (float64, the same inner folds and score) and against one ``solve_ridge_cv`` per time
+  point (neuroalign before time was batched); scores are the fold's mean Pearson r;
 - ``permutations`` (``--problem permutations``, not part of ``all``): null curves of
   ``--permutations`` label permutations of the binary problem on fixed folds, ridge and
   logistic sliding AUC (the null of ``decoding_permutation_test``); MNE is timed on two
@@ -21,7 +26,7 @@ score curves (same stratified folds, same standardise + classify pipeline). Prob
 Both problems run at full size by default; ``--quick`` runs a quarter of the epochs
 and times as a smoke test.
 
-Usage: ``python benchmarks/bench_decoding.py [--problem all|binary|multiclass|permutations]
+Usage: ``python benchmarks/bench_decoding.py [--problem all|binary|multiclass|features|permutations]
 [--permutations N] [--quick] [--device cpu|cuda] [--repeats N] [--n-jobs N]``.
 """
 
@@ -95,7 +100,9 @@ def run_neuroalign(X, y, classifier, scoring, generalize, device):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--problem", choices=("all", "binary", "multiclass", "permutations"), default="all"
+        "--problem",
+        choices=("all", "binary", "multiclass", "features", "permutations"),
+        default="all",
     )
     parser.add_argument(
         "--permutations", type=int, default=100, help="label permutations of that problem"
@@ -110,10 +117,12 @@ def main():
     import sklearn.discriminant_analysis  # noqa: F401
     import sklearn.linear_model  # noqa: F401
 
-    problems = ("binary", "multiclass") if args.problem == "all" else (args.problem,)
+    problems = ("binary", "multiclass", "features") if args.problem == "all" else (args.problem,)
     for problem in problems:
         if problem == "permutations":
             run_permutations(args)
+        elif problem == "features":
+            run_features(args)
         else:
             run_problem(problem, args)
 
@@ -155,6 +164,84 @@ def run_problem(problem, args):
         print(
             f"{label:36s} neuroalign {t_ours:7.3f} s | MNE {t_mne:7.2f} s -> "
             f"{t_mne / t_ours:6.1f}x faster; max |score difference| "
+            f"{np.abs(ours - reference).max():.2e}",
+            flush=True,
+        )
+
+
+def feature_scores_per_time_point(X, features, fit_predict):
+    """Mean Pearson r over features, (fold, time), from one fit per fold and time point."""
+    from neuroalign.encoding import make_folds
+    from neuroalign.stats import pearson_r
+
+    folds = make_folds(len(features), 5)
+    scores = np.empty((len(folds), X.shape[-1]))
+    for f, (train, test) in enumerate(folds):
+        for t in range(X.shape[-1]):
+            predicted = fit_predict(X[train, :, t], features[train], X[test, :, t])
+            scores[f, t] = pearson_r(features[test], predicted).mean()
+    return scores
+
+
+def run_features(args):
+    """Feature regression over time: ``decode`` against one fit per time point."""
+    from himalaya.backend import set_backend
+    from himalaya.ridge import RidgeCV
+    from himalaya.scoring import correlation_score
+
+    from neuroalign.data import responses
+    from neuroalign.decoding import decode
+    from neuroalign.encoding import DEFAULT_ALPHAS, solve_ridge_cv
+
+    n_stimuli, n_channels, n_times, n_features = 320, 64, 50, 512
+    if args.quick:
+        n_stimuli, n_times = n_stimuli // 2, n_times // 4
+    rng = np.random.default_rng(0)
+    features = rng.standard_normal((n_stimuli, n_features))
+    mixing = rng.standard_normal((n_features, n_channels)) * 0.05
+    envelope = np.clip(np.linspace(-1.0, 1.0, n_times), 0.0, None)
+    X = rng.standard_normal((n_stimuli, n_channels, n_times))
+    X += (features @ mixing)[:, :, None] * envelope
+    ids = [f"s{i}" for i in range(n_stimuli)]
+    recording = responses(X, ids, modality="meg", times=np.arange(n_times) / 100.0)
+    alphas = np.asarray(DEFAULT_ALPHAS)
+    print(
+        f"problem features: {n_stimuli} stimuli x {n_channels} channels x {n_times} times -> "
+        f"{n_features} features, 5 folds, {len(alphas)} alphas, 5 inner folds, device "
+        f"{args.device}, torch threads {torch.get_num_threads()}, neuroalign median of "
+        f"{args.repeats}, references 1 run"
+    )
+    set_backend("torch_cuda" if args.device == "cuda" else "torch", on_error="raise")
+
+    def himalaya_fit_predict(X_train, Y_train, X_test):
+        model = RidgeCV(
+            alphas=alphas,
+            fit_intercept=True,
+            cv=5,
+            solver_params={"score_func": correlation_score},
+        )
+        return np.asarray(model.fit(X_train, Y_train).predict(X_test).cpu())
+
+    def per_time_point_fit_predict(X_train, Y_train, X_test):
+        fit = solve_ridge_cv(X_train, Y_train, alphas, device=args.device)
+        return fit.predict(X_test).double().numpy()
+
+    t_ours, ours = timed(
+        lambda: decode(recording, features, cv=5, device=args.device).scores.values,
+        args.repeats,
+    )
+    references = [
+        ("himalaya RidgeCV per time point", himalaya_fit_predict),
+        ("solve_ridge_cv per time point", per_time_point_fit_predict),
+    ]
+    for name, fit_predict in references:
+        t_ref, reference = timed(
+            lambda fit_predict=fit_predict: feature_scores_per_time_point(X, features, fit_predict),
+            1,
+        )
+        print(
+            f"{'decode vs ' + name:44s} neuroalign {t_ours:7.3f} s | {t_ref:7.2f} s -> "
+            f"{t_ref / t_ours:6.1f}x faster; max |score difference| "
             f"{np.abs(ours - reference).max():.2e}",
             flush=True,
         )

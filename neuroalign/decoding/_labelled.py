@@ -210,7 +210,7 @@ def _regression(responses, target, *, cv, scoring, seed, alphas, options):
     folds = make_folds(data.shape[0], cv=splitter)
     _check_regression_inputs(features, folds)
     device = resolve_device(options["device"])
-    X = torch.as_tensor(np.moveaxis(data, -1, 0), dtype=torch.float64, device=device)
+    X = torch.as_tensor(data, dtype=torch.float64, device=device)
     Y = torch.as_tensor(features, dtype=torch.float64, device=device)
     alphas = torch.as_tensor(check_alphas(alphas), device=device)
     scores = np.empty((len(folds), data.shape[-1]))
@@ -284,7 +284,8 @@ def decode(
     alphas : sequence of float, default=DEFAULT_ALPHAS
         Ridge penalties searched by inner CV (regression).
     device, dtype, max_memory : optional
-        See :func:`neuroalign.config`.
+        See :func:`neuroalign.config`. Feature regression always computes in float64
+        (``dtype`` applies to classification).
 
     Returns
     -------
@@ -294,7 +295,18 @@ def decode(
     ------
     ValueError
         If ``target`` is not a presentation coordinate, labels do not match the
-        presentations, there is a single class, or a class has fewer stimuli than folds.
+        presentations, there is a single class, or a class has fewer stimuli than folds;
+        for regression, if the features hold NaN or infinite values or a training set
+        has fewer than 5 stimuli.
+
+    Notes
+    -----
+    Feature regression fits, in every outer fold and at every time point, what
+    ``solve_ridge_cv(X_train, features_train, alphas)`` fits (an alpha per feature by 5
+    contiguous inner folds and Pearson r, then a refit on the training stimuli), with
+    time as a batch dimension of every product and eigendecomposition; see
+    ``neuroalign/decoding/_ridge_over_time.py``. It agrees with one float64
+    ``solve_ridge_cv`` per time point to about 1e-10.
 
     See Also
     --------

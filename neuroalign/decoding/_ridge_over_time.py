@@ -47,7 +47,7 @@ class _Moments:
 
     Parameters
     ----------
-    X : Tensor of shape (n_times, n_rows, n_channels), float64
+    X : Tensor of shape (n_rows, n_times, n_channels), float64, contiguous
     Y : Tensor of shape (n_rows, n_targets), float64
     """
 
@@ -55,9 +55,11 @@ class _Moments:
         if parts is not None:
             self.n, self.x_sum, self.y_sum, self.xx, self.xy = parts
             return
-        self.n = X.shape[1]
-        self.x_sum, self.y_sum = X.sum(1), Y.sum(0)
-        self.xx, self.xy = X.mT @ X, X.mT @ Y
+        self.n, n_times, n_channels = X.shape
+        self.x_sum, self.y_sum = X.sum(0), Y.sum(0)
+        by_time = X.permute(1, 0, 2)
+        self.xx = by_time.mT @ by_time
+        self.xy = (X.reshape(self.n, -1).T @ Y).view(n_times, n_channels, -1)
 
     def __sub__(self, other):
         return _Moments(
@@ -88,10 +90,10 @@ class _Moments:
         xx : Tensor of shape (n_times, n_channels, n_channels)
         xy : Tensor of shape (n_times, n_channels, n_targets)
         """
-        x_mean = self.x_mean
-        xx = self.xx - self.n * x_mean[:, :, None] * x_mean[:, None, :]
-        xy = self.xy - self.n * x_mean[:, :, None] * self.y_mean[None, None, :]
-        return xx, xy
+        x_mean = self.x_mean[:, :, None]
+        y_mean = self.y_mean.expand(len(x_mean), 1, -1)
+        xx = torch.baddbmm(self.xx, x_mean, x_mean.mT, alpha=-self.n)
+        return xx, torch.baddbmm(self.xy, x_mean, y_mean, alpha=-self.n)
 
 
 def _primal_fit(fit, held_out):
@@ -112,26 +114,23 @@ def _primal_fit(fit, held_out):
     if held_out is None:
         return s.clamp_min(0.0), V.mT @ xy, V, None, None
     held_xx, held_xy = held_out.centred()
-    rotated = V.mT @ torch.cat([xy, held_xy], dim=-1)
-    n_targets = xy.shape[-1]
-    B, cross = rotated[..., :n_targets], rotated[..., n_targets:]
-    return s.clamp_min(0.0), B, V, cross, V.mT @ held_xx @ V
+    return s.clamp_min(0.0), V.mT @ xy, V, V.mT @ held_xy, V.mT @ held_xx @ V
 
 
 def _dual_fit(X_fit, X_held, Y_fit, Y_held):
     """The same as :func:`_primal_fit` in the dual form, from rows.
 
-    ``V`` is returned as ``Xcᵀ U`` (n_times, n_channels, n_fit), which maps centred
-    rows to the fit's basis as ``V`` does in the primal form.
+    ``X_fit`` and ``X_held`` are (n_rows, n_times, n_channels). ``V`` is returned as
+    ``Xcᵀ U`` (n_times, n_channels, n_fit), which maps centred rows to the fit's basis
+    as ``V`` does in the primal form.
     """
-    x_mean = X_fit.mean(1, keepdim=True)
-    Xc = X_fit - x_mean
+    Xc = (X_fit - X_fit.mean(0)).permute(1, 0, 2)
     s, U = torch.linalg.eigh(Xc @ Xc.mT)
     B = U.mT @ (Y_fit - Y_fit.mean(0))
     V = Xc.mT @ U
     if X_held is None:
         return s.clamp_min(0.0), B, V, None, None
-    Ac = (X_held - X_held.mean(1, keepdim=True)) @ V
+    Ac = (X_held - X_held.mean(0)).permute(1, 0, 2) @ V
     cross = Ac.mT @ (Y_held - Y_held.mean(0))
     return s.clamp_min(0.0), B, V, cross, Ac.mT @ Ac
 
@@ -213,9 +212,9 @@ def _fold_scores(X_train, Y_train, fit_rows, held_rows, whole, alphas):
     """
     Y_held = Y_train[held_rows]
     if whole is None:
-        fit = _dual_fit(X_train[:, fit_rows], X_train[:, held_rows], Y_train[fit_rows], Y_held)
+        fit = _dual_fit(X_train[fit_rows], X_train[held_rows], Y_train[fit_rows], Y_held)
     else:
-        held = _Moments(X_train[:, held_rows], Y_held)
+        held = _Moments(X_train[held_rows], Y_held)
         fit = _primal_fit(whole - held, held)
     s, B, _, cross, gram = fit
     y_norms = torch.linalg.vector_norm(Y_held - Y_held.mean(0), dim=0)
@@ -227,8 +226,8 @@ def ridge_predictions_over_time(X, Y, train, test, alphas, *, max_memory=None):
 
     Parameters
     ----------
-    X : Tensor of shape (n_times, n_samples, n_channels), float64
-        Responses, time first.
+    X : Tensor of shape (n_samples, n_channels, n_times), float64
+        Responses.
     Y : Tensor of shape (n_samples, n_targets), float64
         Features to decode, on the device of ``X``.
     train, test : array-like of shape (n_train,) and (n_test,), integer
@@ -249,7 +248,7 @@ def ridge_predictions_over_time(X, Y, train, test, alphas, *, max_memory=None):
     NeuroalignWarning
         If some targets are constant over the training rows.
     """
-    n_times, _, n_channels = X.shape
+    _, n_channels, n_times = X.shape
     n_train, n_targets = len(train), Y.shape[1]
     device = X.device
     train = torch.as_tensor(train, device=device)
@@ -275,7 +274,8 @@ def ridge_predictions_over_time(X, Y, train, test, alphas, *, max_memory=None):
     predictions = torch.empty((n_times, len(test), n_targets), dtype=X.dtype, device=device)
     best_alphas = torch.empty((n_times, n_targets), dtype=X.dtype, device=device)
     for chunk in chunks:
-        X_train, X_test = X[chunk][:, train], X[chunk][:, test]
+        by_time = X[:, :, chunk].permute(0, 2, 1)
+        X_train, X_test = by_time[train].contiguous(), by_time[test]
         whole = None if dual else _Moments(X_train, Y_train)
         scores = sum(
             _fold_scores(X_train, Y_train, fit_rows, held_rows, whole, alphas)
@@ -286,7 +286,7 @@ def ridge_predictions_over_time(X, Y, train, test, alphas, *, max_memory=None):
             s, B, V, _, _ = _dual_fit(X_train, None, Y_train, None)
         else:
             s, B, V, _, _ = _primal_fit(whole, None)
-        A = (X_test - X_train.mean(1, keepdim=True)) @ V
+        A = (X_test - X_train.mean(0)).permute(1, 0, 2) @ V
         predictions[chunk] = A @ (B / (s[:, :, None] + best[:, None, :])) + Y_train.mean(0)
         best_alphas[chunk] = best
     return predictions, best_alphas

@@ -56,7 +56,12 @@ def _problem(rng, n, n_channels, n_times, n_targets):
 
 def _run(X, Y, train, test, **kwargs):
     predictions, best = ridge_predictions_over_time(
-        torch.as_tensor(X), torch.as_tensor(Y), train, test, torch.as_tensor(ALPHAS), **kwargs
+        torch.as_tensor(X).permute(1, 2, 0),
+        torch.as_tensor(Y),
+        train,
+        test,
+        torch.as_tensor(ALPHAS),
+        **kwargs,
     )
     return predictions.numpy(), best.numpy()
 
