@@ -154,3 +154,20 @@ def test_constant_targets_warn_and_predict_their_mean(rng):
     with pytest.warns(NeuroalignWarning, match="1 of 3 targets are constant"):
         predictions, _ = _run(X, Y, train, test)
     np.testing.assert_allclose(predictions[:, :, 1], 2.5, rtol=0, atol=1e-12)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_matches_cpu(rng):
+    X, Y = _problem(rng, 90, 12, n_times=5, n_targets=20)
+    train, test = make_folds(90, 5)[3]
+    cpu, cpu_best = _run(X, Y, train, test)
+    gpu, gpu_best = ridge_predictions_over_time(
+        torch.as_tensor(X, device="cuda").permute(1, 2, 0),
+        torch.as_tensor(Y, device="cuda"),
+        train,
+        test,
+        torch.as_tensor(ALPHAS, device="cuda"),
+    )
+    np.testing.assert_array_equal(gpu_best.cpu().numpy(), cpu_best)
+    np.testing.assert_allclose(gpu.cpu().numpy(), cpu, rtol=0, atol=1e-9)
