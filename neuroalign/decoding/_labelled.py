@@ -210,13 +210,12 @@ def _regression(responses, target, *, cv, scoring, seed, alphas, options):
     folds = make_folds(data.shape[0], cv=splitter)
     _check_regression_inputs(features, folds)
     device = resolve_device(options["device"])
-    X = torch.as_tensor(data, dtype=torch.float64, device=device)
     Y = torch.as_tensor(features, dtype=torch.float64, device=device)
     alphas = torch.as_tensor(check_alphas(alphas), device=device)
     scores = np.empty((len(folds), data.shape[-1]))
     for f, (train, test) in enumerate(folds):
         predicted, _ = ridge_predictions_over_time(
-            X, Y, train, test, alphas, max_memory=options["max_memory"]
+            data, Y, train, test, alphas, max_memory=options["max_memory"]
         )
         true = Y[torch.as_tensor(test, device=device)]
         if scoring == "pearson":

@@ -25,7 +25,7 @@ import warnings
 
 import torch
 
-from neuroalign._backend import plan_batches
+from neuroalign._backend import plan_batches, to_tensor
 from neuroalign.encoding import make_folds
 from neuroalign.exceptions import NeuroalignWarning
 
@@ -226,10 +226,10 @@ def ridge_predictions_over_time(X, Y, train, test, alphas, *, max_memory=None):
 
     Parameters
     ----------
-    X : Tensor of shape (n_samples, n_channels, n_times), float64
-        Responses.
+    X : ndarray or Tensor of shape (n_samples, n_channels, n_times)
+        Responses; each chunk of time points is copied to ``Y``'s device in float64.
     Y : Tensor of shape (n_samples, n_targets), float64
-        Features to decode, on the device of ``X``.
+        Features to decode, on the device where the fits run.
     train, test : array-like of shape (n_train,) and (n_test,), integer
         Outer fold; each alpha comes from 5 contiguous folds of ``train``.
     alphas : Tensor of shape (n_alphas,), float64
@@ -250,7 +250,7 @@ def ridge_predictions_over_time(X, Y, train, test, alphas, *, max_memory=None):
     """
     _, n_channels, n_times = X.shape
     n_train, n_targets = len(train), Y.shape[1]
-    device = X.device
+    device = Y.device
     train = torch.as_tensor(train, device=device)
     test = torch.as_tensor(test, device=device)
     Y_train = Y[train]
@@ -271,10 +271,10 @@ def ridge_predictions_over_time(X, Y, train, test, alphas, *, max_memory=None):
         n_train, n_channels, n_targets, len(alphas), n_train if dual else n_channels
     )
     chunks = plan_batches(n_times, per_time, max_memory, device=device, largest=_TIMES_PER_CHUNK)
-    predictions = torch.empty((n_times, len(test), n_targets), dtype=X.dtype, device=device)
-    best_alphas = torch.empty((n_times, n_targets), dtype=X.dtype, device=device)
+    predictions = torch.empty((n_times, len(test), n_targets), dtype=Y.dtype, device=device)
+    best_alphas = torch.empty((n_times, n_targets), dtype=Y.dtype, device=device)
     for chunk in chunks:
-        by_time = X[:, :, chunk].permute(0, 2, 1)
+        by_time = to_tensor(X[:, :, chunk], device=device, dtype=torch.float64).permute(0, 2, 1)
         X_train, X_test = by_time[train].contiguous(), by_time[test]
         whole = None if dual else _Moments(X_train, Y_train)
         scores = sum(
