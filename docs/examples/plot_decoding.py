@@ -11,7 +11,8 @@ late sources (peak 0.20 s, driven by object category):
    point (time is a batch dimension: all time points of a fold are fitted at once), with
    folds that keep both repetitions of a stimulus together;
 2. temporal generalisation trains at each time and tests at every other time;
-3. decoding the late feature stage from fMRI regions, scored by pairwise identification.
+3. decoding the late feature stage from fMRI regions, scored by pairwise identification;
+4. decoding the same features from the EEG at every time point.
 """
 
 # %%
@@ -104,3 +105,19 @@ for region in world.truth.fmri_regions:
         f"{region:>5} region: identification {row.score:.2f} "
         f"[{row.ci_low:.2f}, {row.ci_high:.2f}] (chance {result.chance})"
     )
+
+# %%
+# Feature decoding over time
+# --------------------------
+# The same late features decoded from the EEG: one per-feature ridge fit per fold and
+# time point, all time points of a fold fitted at once. The decoded vectors identify
+# their stimulus when the late sources are active.
+
+eeg_result = decode(eeg, target, scoring="identification", cv=5, device="cpu")
+fig, ax = plt.subplots(figsize=(6, 3))
+ax.plot(times, eeg_result.mean, color="k", label="late features (identification)")
+ax.axvline(world.truth.source_latencies["late"], ls=":", color="grey")
+ax.axhline(eeg_result.chance, color="grey", lw=0.5)
+ax.set(xlabel="time (s)", ylabel="pairwise identification", ylim=(0.35, 1.0))
+ax.legend(loc="upper right", fontsize=8)
+fig.tight_layout()

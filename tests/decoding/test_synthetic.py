@@ -78,3 +78,18 @@ def test_permutation_clusters_cover_the_late_window(world):
     significant = eeg.time.values[result.clusters.significant(0.05)]
     assert significant.size and significant.min() < 0.2 < significant.max()
     assert significant.min() > 0.1
+
+
+def test_late_features_are_identified_from_the_eeg_at_the_late_latency(world):
+    eeg = world.eeg
+    with torch.no_grad():
+        late = world.features(torch.as_tensor(world.stimuli.images))["late"].numpy()
+    target = activations(late, world.stimuli.stimulus_ids, model="truth", layer="late")
+    result = decode(eeg, target, scoring="identification", cv=5, device="cpu")
+    assert result.scores.dims == ("fold", "time")
+    mean = result.mean
+    # Peaks within 20 ms of the late sources' latency, well above chance (0.5), and
+    # nothing is identified before stimulus onset.
+    assert abs(float(mean.idxmax("time")) - world.truth.source_latencies["late"]) <= 0.02
+    assert float(mean.max()) > 0.75
+    assert float(mean.sel(time=slice(None, 0.0)).max()) < 0.65
