@@ -8,7 +8,13 @@ import difflib
 
 import numpy as np
 
-__all__ = ["check_alphas", "check_option", "check_positive_int", "close_matches_hint"]
+__all__ = [
+    "check_alphas",
+    "check_finite",
+    "check_option",
+    "check_positive_int",
+    "close_matches_hint",
+]
 
 
 def close_matches_hint(value, candidates, *, n=5):
@@ -113,3 +119,26 @@ def check_alphas(alphas):
             f"'alphas' must be positive and finite; got {values[bad[0]]} at index {bad[0]}."
         )
     return values
+
+
+def check_finite(name, array):
+    """Refuse NaN and infinite values in a 2-D array, naming the first one.
+
+    Parameters
+    ----------
+    name : str
+        Argument name used in the message.
+    array : ndarray of shape (n_rows, n_columns)
+
+    Raises
+    ------
+    ValueError
+        If ``array`` holds a NaN or infinite value.
+    """
+    finite = np.isfinite(array)
+    if not finite.all():
+        row, column = np.argwhere(~finite)[0]
+        raise ValueError(
+            f"{name!r} contains {int((~finite).sum())} NaN or infinite values (first at row "
+            f"{row}, column {column}). Remove or impute them before fitting."
+        )

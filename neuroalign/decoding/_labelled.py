@@ -9,7 +9,7 @@ import torch
 import xarray as xr
 
 from neuroalign._backend import resolve_device
-from neuroalign._validation import check_alphas, check_option, close_matches_hint
+from neuroalign._validation import check_alphas, check_finite, check_option, close_matches_hint
 from neuroalign.data import align, average_repetitions, validate
 from neuroalign.decoding._identification import pairwise_identification
 from neuroalign.decoding._ridge_over_time import INNER_FOLDS, ridge_predictions_over_time
@@ -166,13 +166,7 @@ def _classification(
 
 def _check_regression_inputs(features, folds):
     """Finite features, and enough training stimuli in every fold for the inner folds."""
-    finite = np.isfinite(features)
-    if not finite.all():
-        row, column = np.argwhere(~finite)[0]
-        raise ValueError(
-            f"'target' contains {int((~finite).sum())} NaN or infinite values (first at "
-            f"stimulus {row}, feature {column}). Drop or impute those features before decoding."
-        )
+    check_finite("target", features)
     smallest = min(len(train) for train, _ in folds)
     if smallest < INNER_FOLDS:
         raise ValueError(

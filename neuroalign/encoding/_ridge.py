@@ -38,7 +38,7 @@ from neuroalign._backend import (
     resolve_dtype,
     to_tensor,
 )
-from neuroalign._validation import check_alphas, check_option
+from neuroalign._validation import check_alphas, check_finite, check_option
 from neuroalign.encoding._cv import make_folds
 from neuroalign.encoding._fold import Fold
 from neuroalign.encoding._primal import (
@@ -135,13 +135,7 @@ def _as_matrix(name, values):
         )
     if array.dtype.kind not in "biuf":
         raise TypeError(f"{name!r} must be numeric; got dtype {array.dtype}.")
-    finite = np.isfinite(array)
-    if not finite.all():
-        row, column = np.argwhere(~finite)[0]
-        raise ValueError(
-            f"{name!r} contains {int((~finite).sum())} NaN or infinite values (first at row "
-            f"{row}, column {column}). Remove or impute them before fitting."
-        )
+    check_finite(name, array)
     return array
 
 

@@ -73,7 +73,7 @@ def test_feature_regression_refuses_nan_features_and_tiny_training_sets(rng):
     recording = build_responses(rng, n_stimuli=12, n_times=3)
     features = rng.standard_normal((12, 4))
     features[5, 2] = np.nan
-    with pytest.raises(ValueError, match="'target' contains 1 NaN.*stimulus 5, feature 2"):
+    with pytest.raises(ValueError, match="'target' contains 1 NaN.*row 5, column 2"):
         decode(recording, features, device="cpu")
     small = build_responses(rng, n_stimuli=6, n_times=3)
     with pytest.raises(ValueError, match="needs at least 5 training stimuli; one fold has 4"):

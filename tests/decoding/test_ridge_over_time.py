@@ -47,6 +47,14 @@ def reference(X, Y, train, test, alphas):
     return predictions, best
 
 
+def _assert_matches_direct_solves(X, Y, train, test):
+    predictions, best = _run(X, Y, train, test)
+    for t in range(X.shape[0]):
+        expected, expected_best = reference(X[t], Y, train, test, ALPHAS)
+        np.testing.assert_array_equal(best[t], expected_best)
+        np.testing.assert_allclose(predictions[t], expected, rtol=0, atol=1e-9)
+
+
 def _problem(rng, n, n_channels, n_times, n_targets):
     Y = rng.standard_normal((n, n_targets))
     mixing = rng.standard_normal((n_targets, n_channels)) * 0.3
@@ -73,11 +81,7 @@ def _run(X, Y, train, test, **kwargs):
 def test_every_time_point_matches_direct_solves(rng, n, n_channels, form):
     X, Y = _problem(rng, n, n_channels, n_times=3, n_targets=7)
     train, test = make_folds(n, 5)[2]
-    predictions, best = _run(X, Y, train, test)
-    for t in range(X.shape[0]):
-        expected, expected_best = reference(X[t], Y, train, test, ALPHAS)
-        np.testing.assert_array_equal(best[t], expected_best)
-        np.testing.assert_allclose(predictions[t], expected, rtol=0, atol=1e-9)
+    _assert_matches_direct_solves(X, Y, train, test)
 
 
 def test_matches_the_encoding_solver_in_float64(rng):
@@ -121,11 +125,7 @@ def test_equal_eigenvalues_take_the_direct_norms(rng):
         centred = X[1][train[fit]] - X[1][train[fit]].mean(0)
         eigenvalues = np.linalg.eigvalsh(centred.T @ centred)
         assert np.sort(np.abs(np.diff(eigenvalues)))[0] < 1e-12 * eigenvalues[-1]
-    predictions, best = _run(X, Y, train, test)
-    for t in range(X.shape[0]):
-        expected, expected_best = reference(X[t], Y, train, test, ALPHAS)
-        np.testing.assert_array_equal(best[t], expected_best)
-        np.testing.assert_allclose(predictions[t], expected, rtol=0, atol=1e-9)
+    _assert_matches_direct_solves(X, Y, train, test)
 
 
 def test_close_eigenvalues_are_flagged_and_get_exact_norms(rng):
