@@ -27,11 +27,11 @@ import torch
 
 from neuroalign._backend import plan_batches, to_tensor
 from neuroalign.encoding import make_folds
+from neuroalign.encoding._sweep import MAX_AMPLIFICATION, kept_components
 from neuroalign.exceptions import NeuroalignWarning
 
 __all__ = ["INNER_FOLDS", "ridge_predictions_over_time"]
 
-_MAX_AMPLIFICATION = 1e10
 # Time points per chunk: the elementwise passes over (time, rank, target) blocks then
 # stay near the caches (320 x 64 -> 512, 200 time points: 2.0 s in chunks of 8 to 16,
 # 4.0 s in one chunk).
@@ -135,19 +135,12 @@ def _dual_fit(X_fit, X_held, Y_fit, Y_held):
     return s.clamp_min(0.0), B, V, cross, Ac.mT @ Ac
 
 
-def _kept_components(s):
-    """Mask (n_times, rank) of components outside the numerical null space."""
-    rank = s.shape[-1]
-    largest = s.amax(-1, keepdim=True).clamp_min(1e-300)
-    return s > rank * torch.finfo(s.dtype).eps * largest
-
-
 def _unsafe_times(s, kept, alpha_max):
     """Time points whose closest kept eigenvalues amplify rounding beyond float64."""
     both = kept[:, 1:] & kept[:, :-1]
     gaps = torch.where(both, torch.diff(s, dim=-1), torch.inf).amin(-1)
     reach = s.amax(-1) + alpha_max
-    return (gaps <= 0) | (reach > _MAX_AMPLIFICATION * gaps)
+    return (gaps <= 0) | (reach > MAX_AMPLIFICATION * gaps)
 
 
 def _prediction_norms(gram, s, B, weights, kept, alpha_max):
@@ -183,7 +176,7 @@ def _validation_pearson(s, B, cross, gram, y_norms, alphas):
         Norms of the centred validation targets.
     alphas : Tensor of shape (n_alphas,)
     """
-    kept = _kept_components(s)
+    kept = kept_components(s)
     B = B * kept[..., None]
     weights = 1.0 / (s[:, None, :] + alphas[None, :, None])
     covariance = weights @ (B * cross)

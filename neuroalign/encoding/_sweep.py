@@ -34,10 +34,10 @@ import torch
 
 from neuroalign._backend import Workspace
 
-__all__ = ["PartialFractions"]
+__all__ = ["MAX_AMPLIFICATION", "PartialFractions", "kept_components"]
 
 # Rounding amplification float64 absorbs with ~1e-6 relative accuracy to spare.
-_MAX_AMPLIFICATION = 1e10
+MAX_AMPLIFICATION = 1e10
 # Largest amplification of a pair multiplied in the compute dtype (float32 keeps ~1e-6).
 MAX_FAR_AMPLIFICATION = 1e3
 # Alphas up to this multiple of the largest eigenvalue use the partial fractions.
@@ -46,6 +46,24 @@ _MAX_ALPHA_RATIO = 2.0
 _BLOCK_ROWS = 64
 # Relative cost of a float64 over a float32 matrix product on common CPUs and GPUs.
 _FLOAT64_COST = 2.0
+
+
+def kept_components(eigenvalues):
+    """Mask of the components outside the numerical null space of the training data.
+
+    Parameters
+    ----------
+    eigenvalues : Tensor of shape (..., rank)
+        Non-negative eigenvalues of each decomposition, along the last axis.
+
+    Returns
+    -------
+    kept : Tensor of bool of shape (..., rank)
+        Eigenvalues above ``rank × eps × s_max`` of their decomposition.
+    """
+    rank = eigenvalues.shape[-1]
+    largest = eigenvalues.amax(-1, keepdim=True).clamp_min(1e-300)
+    return eigenvalues > rank * torch.finfo(eigenvalues.dtype).eps * largest
 
 
 def _near_blocks(values, threshold):
@@ -119,7 +137,7 @@ class PartialFractions:
         """
         rank = eigenvalues.numel()
         largest = float(eigenvalues.max().clamp_min(1e-300))
-        start = int((eigenvalues <= rank * torch.finfo(torch.float64).eps * largest).sum())
+        start = int((~kept_components(eigenvalues)).sum())
         served = alphas <= _MAX_ALPHA_RATIO * largest
         if not bool(served.any()):
             return None
@@ -128,7 +146,7 @@ class PartialFractions:
         reach = largest + float(alphas[served].max())
         if kept > 1:
             min_gap = float(torch.diff(values).min())
-            if min_gap <= 0 or reach / min_gap > _MAX_AMPLIFICATION:
+            if min_gap <= 0 or reach / min_gap > MAX_AMPLIFICATION:
                 return None
         if dtype == torch.float64:
             blocks = [(0, kept, 0, kept)]
