@@ -10,6 +10,7 @@ from neuroalign._backend import plan_batches, resolve_device, resolve_dtype, to_
 from neuroalign._validation import check_option, check_positive_int
 from neuroalign.decoding._checks import check_epochs, check_labels
 from neuroalign.decoding._folds import class_folds
+from neuroalign.decoding._generalization import generalization_correct_counts
 from neuroalign.decoding._logistic import fit_logistic_folds
 from neuroalign.decoding._null import ridge_null_scores
 from neuroalign.decoding._scoring import SCORINGS, chance_level, score_decisions
@@ -29,9 +30,9 @@ __all__ = [
 
 CLASSIFIERS = ("ridge", "lda", "logistic")
 _RELABELLINGS_PER_FIT = 16  # relabellings per batched logistic fit (two classes: 2.9x faster)
-# Decision values scored per block of test times (about 6 MB in float32): every pass of
-# the scoring then reads them from the caches (10 classes, 1,000 epochs: 2.1 s against
-# 3.9 s for all test times of a fold at once).
+# Decision values per block of test times scored by ROC AUC (about 6 MB in float32): every
+# pass of the scoring then reads them from the caches (10 classes, 1,000 epochs, accuracy by
+# the same blocks: 2.1 s against 3.9 s for all test times of a fold at once).
 _SCORED_VALUES = 1_500_000
 
 
@@ -152,12 +153,14 @@ def generalization_decisions(decision, X, *, max_memory=None):
     return torch.cat(chunks)
 
 
-def generalization_scores(decision, X, codes, n_classes, scoring, *, shift=None, max_memory=None):
-    """Score every train-time classifier at every test time, a block of test times at a time.
+def generalization_scores(decision, X, codes, n_classes, scoring, *, max_memory=None):
+    """Score every train-time classifier at every test time.
 
-    The decision values of a block are one matrix product laid out as
-    (test time, train time, sample), so every score row is contiguous and the
-    block is scored, while it is still in the caches, before the next one is formed.
+    Accuracy and balanced accuracy come from counts of correct predictions per class
+    (:func:`generalization_correct_counts`). ROC AUC needs every decision value: those of
+    a block of test times are one matrix product laid out as (test time, train time,
+    output, sample), so every score row is contiguous and the block is scored, while it
+    is still in the caches, before the next one is formed.
 
     Parameters
     ----------
@@ -167,26 +170,31 @@ def generalization_scores(decision, X, codes, n_classes, scoring, *, shift=None,
     codes : Tensor of int64 of shape (n_samples,)
     n_classes : int
     scoring : {"roc_auc", "accuracy", "balanced_accuracy"}
-    shift : Tensor of shape (n_test_times, n_train_times, n_outputs), optional
-        Added to the decision values (e.g. the offset of data centred per test time).
 
     Returns
     -------
     scores : Tensor of float64 of shape (n_train_times, n_test_times)
+        Classes absent from ``codes`` are left out of the averages over classes.
     """
+    if scoring != "roc_auc":
+        correct, sizes = generalization_correct_counts(
+            decision, X, codes, n_classes, max_memory=max_memory
+        )
+        if scoring == "accuracy":
+            return correct.sum(0).to(torch.float64) / sizes.sum()
+        present = sizes > 0
+        return (correct[present].to(torch.float64) / sizes[present, None, None]).mean(0)
     n_test_times, n_samples, n_features = X.shape
     n_train_times, _, n_outputs = decision.weights.shape
     rows = decision.weights.to(X.dtype).permute(0, 2, 1).reshape(-1, n_features)
-    bias = decision.bias.to(X.dtype)[None]
-    if shift is not None:
-        bias = bias + shift.to(X.dtype)
+    bias = decision.bias.to(X.dtype)[:, :, None]
     per_test_time = n_train_times * n_samples * n_outputs
     per_item = 3 * X.element_size() * per_test_time
     block = max(1, _SCORED_VALUES // per_test_time)
     scores = []
     for batch in plan_batches(n_test_times, per_item, max_memory, device=X.device, largest=block):
         values = (rows @ X[batch].transpose(1, 2)).view(-1, n_train_times, n_outputs, n_samples)
-        values += bias[batch if shift is not None else slice(None), :, :, None]
+        values += bias
         scores.append(score_decisions(values.transpose(-1, -2), codes, n_classes, scoring))
     return torch.cat(scores).T
 
@@ -216,6 +224,33 @@ def _centred_epochs(X, window, device, dtype):
     )
     torch.sub(tensor.permute(2, 0, 1), offset, out=data)
     return data, offset
+
+
+def _common_centring(decision, data, offset):
+    """Classifiers and test data of every time point moved to one common centring.
+
+    Each time point's data were centred on their own mean, so a classifier trained at
+    one time sees other times' data shifted. Centred on the mean offset instead (a
+    difference of offsets, small where the offset drifts little), every classifier
+    applies to every test time, and only its bias changes, in float64.
+
+    Parameters
+    ----------
+    decision : LinearDecision
+        ``n_times`` classifiers of the data centred per time point.
+    data : Tensor of shape (n_times, n_samples, n_features)
+        Test data centred per time point.
+    offset : Tensor of shape (n_times, 1, n_features)
+
+    Returns
+    -------
+    decision : LinearDecision
+    data : Tensor of shape (n_times, n_samples, n_features)
+    """
+    moved = offset.to(torch.float64)
+    moved = moved - moved.mean(0)
+    bias = decision.bias - torch.einsum("tp,tpo->to", moved[:, 0], decision.weights)
+    return LinearDecision(decision.weights, bias, decision.n_iter), data + moved.to(data.dtype)
 
 
 def _logistic_folds(data, labels, n_classes, folds, class_weight, standardize, options, max_memory):
@@ -387,17 +422,11 @@ def decode_over_time(
             )
         )
         if generalize:
-            # Classifiers of other times saw other centrings: shift their decisions.
-            moved = offset.to(torch.float64)
-            own = (moved @ decision.weights)[:, 0]
-            shift = torch.einsum("ep,tpo->eto", moved[:, 0], decision.weights) - own[None]
             fold_scores = generalization_scores(
-                decision,
-                data[:, test_t],
+                *_common_centring(decision, data[:, test_t], offset),
                 labels[test_t],
                 n_classes,
                 scoring,
-                shift=shift,
                 max_memory=max_memory,
             )
         else:

@@ -8,7 +8,6 @@ from sklearn.metrics import roc_auc_score
 from neuroalign.decoding import decode_over_time
 from neuroalign.decoding._scoring import (
     _auc_float32_cpu,
-    correct_predictions,
     predict_codes,
     score_decisions,
 )
@@ -33,9 +32,9 @@ def test_auc_matches_sklearn_with_ties_and_signed_zeros(rng, dtype, decimals):
 
 @pytest.mark.parametrize("n_outputs", [1, 4, 300])
 @pytest.mark.parametrize("strided", [False, True])
-def test_correct_predictions_follow_argmax_with_ties(rng, n_outputs, strided):
+def test_predicted_codes_follow_argmax_with_ties(rng, n_outputs, strided):
     # Decisions rounded to a few values tie often, also at the maximum; the first largest
-    # output wins (as NumPy's argmax), for predict_codes and the shortcut alike.
+    # output wins (as NumPy's argmax).
     n_samples = 50
     values = np.round(rng.standard_normal((6, 3, n_outputs, n_samples)))
     if n_outputs > 1:
@@ -52,10 +51,9 @@ def test_correct_predictions_follow_argmax_with_ties(rng, n_outputs, strided):
     else:
         reference = torch.as_tensor(values[:, :, 0] > 0).long()
     assert torch.equal(predict_codes(decisions), reference)
-    ours = correct_predictions(decisions, codes)
-    assert torch.equal(ours, reference == codes)
     if n_outputs > 1:  # a tie at the top goes to the first output
-        assert ours[0, 1, 0] and not ours[0, 1, 1]
+        assert predict_codes(decisions)[0, 1, 0] == 0
+        assert predict_codes(decisions)[0, 1, 1] == 0
     accuracy = score_decisions(decisions, codes, classes, "accuracy")
     np.testing.assert_array_equal(accuracy.numpy(), (reference == codes).double().mean(-1).numpy())
 
