@@ -318,8 +318,9 @@ def decode_over_time(
     Every time point is an independent classifier, fitted for all time points of a
     fold at once (time is a batch dimension). With ``generalize=True`` each
     classifier is scored at every test time (temporal generalisation) by matrix
-    products over blocks of test times, scored while they are in the caches. Features are standardised with the training statistics of each
-    fold and time, like ``make_pipeline(StandardScaler(), clf)`` inside
+    products over blocks of test times, scored while they are in the caches.
+    Features are standardised with the training statistics of each fold and time,
+    like ``make_pipeline(StandardScaler(), clf)`` inside
     ``mne.decoding.SlidingEstimator``.
 
     Parameters
