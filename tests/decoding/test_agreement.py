@@ -65,7 +65,7 @@ def test_binary_scores_match_mne(rng, classifier, generalize):
         np.testing.assert_allclose(ours.scores, expected, atol=1e-9)
 
 
-@pytest.mark.parametrize("classifier", ["ridge", "lda"])
+@pytest.mark.parametrize("classifier", ["ridge", "lda", "logistic"])
 def test_multiclass_generalisation_matches_mne(rng, classifier):
     X, y = epochs(rng, n=100, n_classes=4, effect=1.0)
     X += rng.standard_normal((1, X.shape[1], X.shape[2])) * 5.0  # offsets drifting over time
