@@ -14,6 +14,7 @@ from neuroalign.decoding._scoring import SCORINGS, predict_codes, score_decision
 from neuroalign.decoding._solvers import LinearDecision, fit_linear
 from neuroalign.decoding._time import (
     generalization_decisions,
+    generalization_scores,
     resolve_classifier,
     sliding_windows,
 )
@@ -389,22 +390,25 @@ class _TimeDecoder(BaseEstimator):
         -------
         scores : ndarray of shape (n_times,) or (n_train_times, n_test_times)
         """
-        decisions = self._decisions(X)
+        n_epochs = check_epochs(X).shape[0]
         labels = np.asarray(y)
         unknown = ~np.isin(labels, self.classes_)
-        if labels.shape != (decisions.shape[-2],):
+        if labels.shape != (n_epochs,):
             raise ValueError(
-                f"'y' must have one label per epoch ({decisions.shape[-2]}); got shape "
-                f"{labels.shape}."
+                f"'y' must have one label per epoch ({n_epochs}); got shape {labels.shape}."
             )
         if unknown.any():
             raise ValueError(
                 f"'y' holds labels the decoder was not fitted on, e.g. {labels[unknown][0]!r}; "
                 f"known classes: {self.classes_.tolist()}."
             )
-        codes = torch.as_tensor(np.searchsorted(self.classes_, labels), device=decisions.device)
-        scores = score_decisions(decisions, codes, len(self.classes_), self.scoring)
-        return to_numpy(scores)
+        return to_numpy(self._scores(X, torch.as_tensor(np.searchsorted(self.classes_, labels))))
+
+    def _scores(self, X, codes):
+        decisions = self._decisions(X)
+        return score_decisions(
+            decisions, codes.to(decisions.device), len(self.classes_), self.scoring
+        )
 
     def decision_function(self, X):
         """Decision values (score of ``classes_[1]`` for binary problems).
@@ -518,8 +522,18 @@ class GeneralizingDecoder(_TimeDecoder):
     (4, 2)
     """
 
-    def _decisions(self, X):
+    def _decision_and_data(self, X):
         decision = self._decision()
         self._check_channels(X)
-        data = self._tensor(X).cpu().to(decision.weights.dtype)
+        return decision, self._tensor(X).cpu().to(decision.weights.dtype)
+
+    def _decisions(self, X):
+        decision, data = self._decision_and_data(X)
         return generalization_decisions(decision, data, max_memory=self.max_memory)
+
+    def _scores(self, X, codes):
+        # Scored block by block: the decision values of all time pairs are never formed.
+        decision, data = self._decision_and_data(X)
+        return generalization_scores(
+            decision, data, codes, len(self.classes_), self.scoring, max_memory=self.max_memory
+        )

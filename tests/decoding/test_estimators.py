@@ -61,6 +61,24 @@ def test_sliding_and_generalizing_match_mne_on_a_held_out_set(rng):
         )
 
 
+@pytest.mark.parametrize("scoring", ["accuracy", "balanced_accuracy"])
+def test_generalizing_multiclass_scores_match_mne(rng, scoring):
+    mne_decoding = pytest.importorskip("mne.decoding")
+    y = np.arange(90) % 3
+    X = rng.standard_normal((90, 5, 6))
+    X[y == 1, 0, 3:] += 1.0
+    X[y == 2, 1, 2:] += 1.0
+    train, test = np.arange(60), np.arange(60, 90)
+    general = GeneralizingDecoder(scoring=scoring, device="cpu", dtype="float64")
+    general.fit(X[train], y[train])
+    expected = mne_decoding.GeneralizingEstimator(
+        make_pipeline(StandardScaler(), RidgeClassifier()), scoring=scoring, verbose=False
+    ).fit(X[train], y[train])
+    np.testing.assert_allclose(
+        general.score(X[test, :, 1:], y[test]), expected.score(X[test, :, 1:], y[test]), atol=1e-12
+    )
+
+
 def test_estimators_store_arguments_only_and_refuse_predict_before_fit(rng):
     decoder = LogisticDecoder(C=2.0, device="cpu")
     assert decoder.get_params()["C"] == 2.0 and not hasattr(decoder, "coef_")
