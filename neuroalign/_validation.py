@@ -5,8 +5,12 @@ received and, where possible, how to fix it.
 """
 
 import difflib
+import warnings
 
 import numpy as np
+import torch
+
+from neuroalign.exceptions import NeuroalignWarning
 
 __all__ = [
     "check_alphas",
@@ -14,6 +18,7 @@ __all__ = [
     "check_option",
     "check_positive_int",
     "close_matches_hint",
+    "warn_constant_targets",
 ]
 
 
@@ -141,4 +146,26 @@ def check_finite(name, array):
         raise ValueError(
             f"{name!r} contains {int((~finite).sum())} NaN or infinite values (first at row "
             f"{row}, column {column}). Remove or impute them before fitting."
+        )
+
+
+def warn_constant_targets(Y, consequence, *, stacklevel):
+    """Warn when targets do not vary over the samples a fit sees.
+
+    Parameters
+    ----------
+    Y : ndarray or Tensor of shape (n_samples, n_targets)
+    consequence : str
+        What happens to them, e.g. "they get zero weights and uninformative scores";
+        the message ends with the fix.
+    stacklevel : int
+        As for :func:`warnings.warn`, counted from the caller of this function.
+    """
+    Y = torch.as_tensor(Y)
+    constant = int((Y.amax(0) == Y.amin(0)).sum())
+    if constant:
+        warnings.warn(
+            f"{constant} of {Y.shape[1]} targets are {consequence}. Drop them first.",
+            NeuroalignWarning,
+            stacklevel=stacklevel + 1,
         )

@@ -21,14 +21,12 @@ numerical null space of the training rows (eigenvalue below ``rank × eps × s_m
 carry only rounding and are left out of the validation scores.
 """
 
-import warnings
-
 import torch
 
 from neuroalign._backend import plan_batches, to_tensor
+from neuroalign._validation import warn_constant_targets
 from neuroalign.encoding import make_folds
 from neuroalign.encoding._sweep import MAX_AMPLIFICATION, kept_components
-from neuroalign.exceptions import NeuroalignWarning
 
 __all__ = ["INNER_FOLDS", "ridge_predictions_over_time"]
 
@@ -247,14 +245,11 @@ def ridge_predictions_over_time(X, Y, train, test, alphas, *, max_memory=None):
     train = torch.as_tensor(train, device=device)
     test = torch.as_tensor(test, device=device)
     Y_train = Y[train]
-    constant = int((Y_train.amax(0) == Y_train.amin(0)).sum())
-    if constant:
-        warnings.warn(
-            f"{constant} of {n_targets} targets are constant over the training stimuli; "
-            "their predictions are their mean. Drop them before decoding.",
-            NeuroalignWarning,
-            stacklevel=3,
-        )
+    warn_constant_targets(
+        Y_train,
+        "constant over the training stimuli; their predictions are their mean",
+        stacklevel=3,
+    )
     dual = n_channels > n_train
     inner = [
         (torch.as_tensor(fit, device=device), torch.as_tensor(held, device=device))

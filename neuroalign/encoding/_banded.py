@@ -23,14 +23,18 @@ Gram matrices and decompositions are float64; the sweeps run in the compute dtyp
 import dataclasses
 import logging
 import math
-import warnings
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from neuroalign._backend import plan_batches, resolve_device, resolve_dtype, to_tensor
-from neuroalign._validation import check_alphas, check_option, check_positive_int
+from neuroalign._validation import (
+    check_alphas,
+    check_option,
+    check_positive_int,
+    warn_constant_targets,
+)
 from neuroalign.encoding._cv import make_folds
 from neuroalign.encoding._fold import Fold
 from neuroalign.encoding._ridge import (
@@ -40,7 +44,7 @@ from neuroalign.encoding._ridge import (
     _eigh,
     _sweep_scores,
 )
-from neuroalign.exceptions import DimensionError, NeuroalignWarning
+from neuroalign.exceptions import DimensionError
 
 __all__ = ["BandedRidgeCVResult", "sample_band_weights", "solve_banded_ridge_cv"]
 
@@ -445,14 +449,9 @@ def _prepare(Xs, Y, cv, groups, method, fit_intercept, device):
         for train, test in make_folds(n_samples, cv, groups)
     ]
     Xs64 = [to_tensor(X, device=device, dtype=torch.float64) for X in Xs]
-    constant = int((Y.max(0) == Y.min(0)).sum())
-    if constant:
-        warnings.warn(
-            f"{constant} of {Y.shape[1]} targets are constant; they get zero weights and "
-            "uninformative scores. Drop them before fitting.",
-            NeuroalignWarning,
-            stacklevel=3,
-        )
+    warn_constant_targets(
+        Y, "constant; they get zero weights and uninformative scores", stacklevel=3
+    )
     return Y, _Spaces(Xs64, folds, method=method, fit_intercept=fit_intercept)
 
 

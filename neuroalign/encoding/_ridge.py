@@ -25,7 +25,6 @@ in buffers reused from fold to fold.
 import dataclasses
 import functools
 import logging
-import warnings
 
 import numpy as np
 import torch
@@ -38,7 +37,7 @@ from neuroalign._backend import (
     resolve_dtype,
     to_tensor,
 )
-from neuroalign._validation import check_alphas, check_finite, check_option
+from neuroalign._validation import check_alphas, check_finite, check_option, warn_constant_targets
 from neuroalign.encoding._cv import make_folds
 from neuroalign.encoding._fold import Fold
 from neuroalign.encoding._primal import (
@@ -47,7 +46,7 @@ from neuroalign.encoding._primal import (
     is_partition,
     primal_fold,
 )
-from neuroalign.exceptions import DimensionError, NeuroalignWarning
+from neuroalign.exceptions import DimensionError
 
 __all__ = ["RidgeCVResult", "SCORINGS", "solve_ridge_cv"]
 
@@ -426,14 +425,9 @@ def solve_ridge_cv(
     (n_samples, n_features), n_targets = X.shape, Y.shape[1]
     folds_index = make_folds(n_samples, cv, groups)
     method = _choose_method(method, n_samples, n_features)
-    constant = int((Y.max(0) == Y.min(0)).sum())
-    if constant:
-        warnings.warn(
-            f"{constant} of {n_targets} targets are constant; they get zero weights and "
-            "uninformative scores. Drop them before fitting.",
-            NeuroalignWarning,
-            stacklevel=2,
-        )
+    warn_constant_targets(
+        Y, "constant; they get zero weights and uninformative scores", stacklevel=2
+    )
     X64 = to_tensor(X, device=device, dtype=torch.float64)
     folds_index = [
         (torch.as_tensor(tr, device=device), torch.as_tensor(te, device=device))
