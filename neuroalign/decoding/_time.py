@@ -31,8 +31,9 @@ __all__ = [
 CLASSIFIERS = ("ridge", "lda", "logistic")
 _RELABELLINGS_PER_FIT = 16  # relabellings per batched logistic fit (two classes: 2.9x faster)
 # Decision values per block of test times scored by ROC AUC (about 6 MB in float32): every
-# pass of the scoring then reads them from the caches (10 classes, 1,000 epochs, accuracy by
-# the same blocks: 2.1 s against 3.9 s for all test times of a fold at once).
+# pass of the scoring then reads them from the caches (measured when accuracy still went
+# through these blocks, 10 classes, 1,000 epochs: 2.1 s against 3.9 s for all test times of
+# a fold at once).
 _SCORED_VALUES = 1_500_000
 
 
